@@ -1,0 +1,115 @@
+# Salamander build. `make` builds build/salamander; `make run` and `make test` first install
+# whatever is missing (Debian packages, npm packages), then serve the demos / run every test.
+# Sources are found by wildcard: add a file to a module's folder and it is built.
+
+CC       ?= gcc
+BUILD    := build
+ARGS     ?=
+APT_PKGS := build-essential pkg-config libh2o-evloop-dev libssl-dev libjansson-dev libunwind-dev \
+            libboost-context-dev libcriterion-dev nodejs npm chromium clang libclang-rt-14-dev
+
+WARN     := -Wall -Wextra -Werror
+BASE     := -std=c17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -g -fno-omit-frame-pointer -I. -I$(BUILD)/gen $(WARN)
+CFLAGS   ?= -O2
+LIBS     := -lh2o-evloop -lssl -lcrypto -ljansson -lunwind -lboost_context -lpthread -ldl -lm
+SAN      := -fsanitize=address,undefined
+export ASAN_OPTIONS  ?= allow_user_segv_handler=1:detect_stack_use_after_return=0:use_sigaltstack=0:detect_leaks=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=0
+
+LV_SRC     := $(wildcard liveview/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+LVTC_SRC   := $(wildcard templates/*.c)
+TEMPLATES  := $(wildcard examples/*/*.lv.html)
+VIEW_SRC   := $(wildcard examples/*/*.c)
+GEN_HDRS   := $(patsubst %.lv.html,$(BUILD)/gen/%.lv.h,$(TEMPLATES))
+TEST_SRC   := $(wildcard tests/liveview/*_test.c tests/server/*_test.c tests/templates/*_test.c tests/examples/*_test.c)
+
+# obj(flavor, sources): objects of one build flavor (opt or asan)
+obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
+CORE_SRC := $(LV_SRC) $(SERVER_SRC) $(VIEW_SRC)
+
+.PHONY: all run test deps test-c test-js test-e2e test-templates clean format bench-render bench-runtime
+all: $(BUILD)/salamander $(BUILD)/lvtc
+
+# ---- set-up: packages -------------------------------------------------------------------------
+$(BUILD)/.apt-stamp: Makefile
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	@mkdir -p $(BUILD) && touch $@
+
+js/node_modules/.stamp: js/package.json js/package-lock.json
+	cd js && npm ci --no-audit --no-fund
+	@touch $@
+
+deps: $(BUILD)/.apt-stamp js/node_modules/.stamp
+
+# ---- C ----------------------------------------------------------------------------------------
+$(BUILD)/opt/%.o: %.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# lvtc builds before any template exists, so its objects must not wait for generated headers.
+$(BUILD)/opt/templates/%.o: templates/%.c | $(BUILD)/.apt-stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) -O1 $(SAN) -MMD -MP -c $< -o $@
+
+$(BUILD)/lvtc: $(call obj,opt,$(LVTC_SRC))
+	$(CC) $^ -o $@
+
+$(BUILD)/gen/%.lv.h: %.lv.html $(BUILD)/lvtc
+	@mkdir -p $(dir $@)
+	$(BUILD)/lvtc $< -o $@
+
+$(BUILD)/salamander: $(call obj,opt,$(CORE_SRC) server/main.c) $(BUILD)/js/.stamp
+	$(CC) $(call obj,opt,$(CORE_SRC) server/main.c) $(LIBS) -o $@
+
+# ---- client -----------------------------------------------------------------------------------
+JS_SRC := $(wildcard js/src/*.js) js/build.mjs
+$(BUILD)/js/.stamp: $(JS_SRC) js/node_modules/.stamp
+	cd js && node build.mjs ../$(BUILD)/js
+	@touch $@
+
+# ---- tests ------------------------------------------------------------------------------------
+# Each C test file is its own Criterion binary, built twice: optimized and under ASan+UBSan.
+$(BUILD)/tests/opt/%: $(call obj,opt,tests/%.c $(CORE_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(LIBS) -lcriterion -o $@
+
+$(BUILD)/tests/asan/%: $(call obj,asan,tests/%.c $(CORE_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) $^ $(LIBS) -lcriterion -o $@
+
+TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRC))
+TEST_BINS  := $(addprefix $(BUILD)/tests/opt/,$(TEST_NAMES)) $(addprefix $(BUILD)/tests/asan/,$(TEST_NAMES))
+
+test-c: deps $(TEST_BINS) $(BUILD)/salamander $(BUILD)/lvtc
+	@./tests/run_c_tests.sh $(BUILD) $(TEST_NAMES)
+
+test-templates: $(BUILD)/lvtc
+	@./tests/templates/run_golden.sh $(BUILD)/lvtc
+
+test-js: deps
+	cd js && npm test --silent
+
+test-e2e: deps $(BUILD)/salamander
+	cd tests/e2e && node run.mjs ../../$(BUILD)/salamander
+
+test: deps all
+	@./tests/run_all.sh
+
+run: deps all
+	./$(BUILD)/salamander $(ARGS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+.SECONDARY:
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

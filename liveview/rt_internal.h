@@ -1,0 +1,202 @@
+/* Internal structures of the process runtime, shared by proc.c, sched.c, timer.c and arena.c.
+ * Nothing here is part of the public API. Ownership rule: a process's fields other than its
+ * mailbox head, state and kill flag are touched only by the scheduler thread it lives on. */
+#ifndef LV_RT_INTERNAL_H
+#define LV_RT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "liveview/arena.h"
+#include "liveview/fault.h"
+#include "liveview/runtime.h"
+
+/* boost.context (libboost-context-dev) exports these with C linkage. */
+typedef void *lv__fctx;
+typedef struct {
+    lv__fctx fctx;
+    void *data;
+} lv__transfer;
+lv__transfer jump_fcontext(lv__fctx const to, void *vp);
+lv__fctx make_fcontext(void *sp, size_t size, void (*fn)(lv__transfer));
+
+typedef struct lv__msgnode {
+    struct lv__msgnode *next;
+    lv_msg msg;
+    /* tag and data follow */
+} lv__msgnode;
+
+typedef struct lv__timer {
+    struct lv__timer *wnext, *wprev; /* wheel slot list */
+    struct lv__timer *pnext;         /* owner's list */
+    uint64_t expires;
+    uint64_t ref;
+    lv_proc *owner;
+    bool in_wheel;
+    bool is_receive_timeout; /* wakes lv_receive instead of delivering a message */
+    char tag[32];
+} lv__timer;
+
+typedef struct lv__watch { /* a monitor or a link, kept on both ends */
+    struct lv__watch *next;
+    lv_pid other;
+    uint64_t ref; /* monitor ref; 0 for a link */
+    int kind;     /* LV__WATCH_MONITORS, LV__WATCH_MONITORED_BY, LV__WATCH_LINK */
+} lv__watch;
+enum { LV__WATCH_MONITORS = 1, LV__WATCH_MONITORED_BY, LV__WATCH_LINK };
+
+enum lv__pstate { LV__WAITING = 0, LV__RUNNABLE, LV__RUNNING, LV__DEAD };
+
+typedef struct lv__stack {
+    struct lv__stack *next; /* pool link */
+    void *base;             /* mapping start (guard page first) */
+    size_t size;            /* mapping size */
+} lv__stack;
+
+typedef struct lv__sched lv__sched;
+
+struct lv_proc {
+    lv_pid pid;
+    _Atomic int state;
+    _Atomic(lv__msgnode *) inbox; /* senders push here (LIFO), the owner drains it */
+    _Atomic int kill_requested;
+    lv__sched *sched;
+    lv_proc *runq_next;
+    /* owner-only below */
+    lv__msgnode *mq_head, *mq_tail; /* FIFO of drained messages */
+    size_t mq_len;
+    lv__stack *stack; /* non-NULL while it holds a stack (running or suspended mid-function) */
+    lv__fctx ctx;
+    lv_proc_fn fn;
+    void *arg;
+    lv_handler_fn handler;
+    void *hstate; /* handler process state, in the arena */
+    const lv_msg *current; /* the message being handled; freed after the handler returns */
+    lv__msgnode *current_node;
+    /* receive in progress */
+    bool (*rx_match)(const lv_msg *, void *);
+    void *rx_ctx;
+    lv__timer *rx_timer;
+    bool trap_exit;
+    bool started;
+    lv_arena arena;
+    lv__timer *timers;
+    lv__watch *watches;
+    pthread_mutex_t watch_lock;
+    char name[48];
+    const char *exit_reason;
+    char crash_detail[160];
+    void *crash_frames[LV_MAX_FRAMES];
+    size_t ncrash_frames;
+    /* called on the scheduler when the process ends, before its arena is freed */
+    void (*on_exit)(void *ctx, const char *reason);
+    void *on_exit_ctx;
+    /* introspection */
+    uint64_t reductions;
+    uint64_t cpu_ns;
+};
+
+typedef struct lv__runq {
+    lv_proc *head, *tail;
+} lv__runq;
+
+struct lv__sched {
+    lv_rt *rt;
+    int index;
+    pthread_t thread;
+    void *loop; /* h2o_loop_t* */
+    void *queue, *receiver;
+    lv__runq runq;
+    _Atomic(lv_proc *) remote; /* other threads push runnable processes here (LIFO) */
+    _Atomic int sleeping;
+    lv__fctx ctx; /* scheduler context while a process runs */
+    const void *stack_bottom; /* the scheduler thread's own stack, for ASan's fiber switches */
+    size_t stack_size;
+    lv_proc *current;
+    lv__stack *stack_pool;
+    size_t stack_pool_len;
+    /* timer wheel */
+    lv__timer *wheel[1024];
+    uint64_t wheel_now;
+    size_t ntimers;
+    uint64_t busy_ns, last_dispatch_ns;
+    _Atomic int stop;
+};
+
+typedef struct lv__slot {
+    _Atomic(lv_proc *) proc;
+    uint32_t gen;
+    uint32_t next_free;
+} lv__slot;
+
+#define LV__SLOT_CHUNK 4096u
+#define LV__MAX_CHUNKS 4096u
+#define LV__STRIPES 64u
+
+typedef struct lv__name {
+    struct lv__name *next;
+    lv_pid pid;
+    char name[48];
+} lv__name;
+
+struct lv_rt {
+    lv_rt_config cfg;
+    int nsched;
+    lv__sched *scheds;
+    _Atomic unsigned spawn_rr;
+    /* process table */
+    pthread_mutex_t table_lock;
+    lv__slot *_Atomic chunks[LV__MAX_CHUNKS];
+    uint32_t nslots;
+    uint32_t free_head; /* index + 1; 0 = none */
+    _Atomic size_t nprocs;
+    pthread_mutex_t stripes[LV__STRIPES];
+    /* names */
+    pthread_mutex_t names_lock;
+    lv__name *names;
+    _Atomic uint64_t next_ref;
+    uint64_t virtual_now;
+    uint64_t start_ns;
+    bool started;
+    /* transport hook: called on each scheduler thread before its loop runs */
+    void (*on_sched_start)(void *ctx, int index, void *loop);
+    void *on_sched_start_ctx;
+};
+
+uint64_t lv__now_ns(void);
+lv__sched *lv__current_sched(void);
+lv_proc *lv__current_proc(void);
+lv_proc *lv__lookup_locked(lv_rt *rt, lv_pid pid, pthread_mutex_t **lock);
+void lv__make_runnable(lv_proc *p);
+void lv__proc_run(lv__sched *s, lv_proc *p);
+void lv__proc_destroy(lv_proc *p);
+_Noreturn void lv__proc_end(const char *reason);
+int lv__deliver(lv_rt *rt, lv_pid to, int kind, lv_pid from, const char *tag, const void *data, size_t size,
+                uint64_t ref);
+lv__msgnode *lv__mq_take(lv_proc *p, bool (*match)(const lv_msg *, void *), void *ctx);
+void lv__mq_drain_inbox(lv_proc *p);
+
+void lv__timers_fire(lv__sched *s, uint64_t now_ms);
+int64_t lv__timers_next_ms(lv__sched *s, uint64_t now_ms);
+lv__timer *lv__timer_add(lv__sched *s, lv_proc *owner, uint64_t ms, const char *tag);
+void lv__timer_remove(lv__sched *s, lv__timer *t);
+uint64_t lv__sched_now_ms(lv__sched *s);
+int lv__sched_init(lv_rt *rt, lv__sched *s, int index);
+int lv__sched_start(lv__sched *s);
+void lv__sched_stop(lv__sched *s);
+void lv__sched_dispose(lv__sched *s);
+void lv__enter_caller_thread(lv__sched *s);
+void lv__leave_caller_thread(void);
+void lv__proc_wait(void);
+void lv__proc_yield(void);
+_Noreturn void lv__proc_switch_exit(void);
+void lv__sched_wake(lv__sched *s);
+void lv__rt_set_sched_start_hook(lv_rt *rt, void (*fn)(void *ctx, int index, void *loop), void *ctx);
+void lv__sched_push_local(lv__sched *s, lv_proc *p);
+void lv__sched_run_ready(lv__sched *s);
+lv__stack *lv__stack_get(lv__sched *s);
+void lv__stack_put(lv__sched *s, lv__stack *st);
+void lv__stack_unmap(lv__stack *st);
+
+#endif

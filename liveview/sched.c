@@ -1,0 +1,370 @@
+/* Schedulers: one thread each, running its h2o event loop between process dispatches, a local
+ * run queue, a lock-free queue where other threads hand over runnable processes, pooled stacks
+ * and the switch between scheduler and process (boost.context fcontext, ASan-annotated). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <h2o.h>
+
+#include "liveview/rt_internal.h"
+#include "liveview/sanitizer.h"
+
+static _Thread_local lv__sched *tls_sched;
+
+uint64_t lv__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+lv__sched *lv__current_sched(void) { return tls_sched; }
+
+lv_proc *lv__current_proc(void) { return tls_sched ? tls_sched->current : NULL; }
+
+uint64_t lv__sched_now_ms(lv__sched *s)
+{
+    if (s->rt->cfg.virtual_clock)
+        return s->rt->virtual_now;
+    return (lv__now_ns() - s->rt->start_ns) / 1000000u;
+}
+
+/* ---- stacks ---- */
+
+lv__stack *lv__stack_get(lv__sched *s)
+{
+    lv__stack *st = s->stack_pool;
+    if (st != NULL) {
+        s->stack_pool = st->next;
+        s->stack_pool_len--;
+        return st;
+    }
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t size = s->rt->cfg.stack_size + page;
+    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                      -1, 0);
+    if (base == MAP_FAILED)
+        return NULL;
+    if (mprotect(base, page, PROT_NONE) != 0) { /* guard page: an overflow faults instead of corrupting */
+        munmap(base, size);
+        return NULL;
+    }
+    st = malloc(sizeof(*st));
+    if (st == NULL) {
+        munmap(base, size);
+        return NULL;
+    }
+    st->base = base;
+    st->size = size;
+    st->next = NULL;
+    LV_LSAN_REGISTER_ROOT((char *)base + page, size - page);
+    return st;
+}
+
+void lv__stack_unmap(lv__stack *st)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    LV_LSAN_UNREGISTER_ROOT((char *)st->base + page, st->size - page);
+    munmap(st->base, st->size);
+    free(st);
+}
+
+void lv__stack_put(lv__sched *s, lv__stack *st)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    /* a stack abandoned mid-call (crash, kill) still carries the redzones of its frames */
+    LV_ASAN_UNPOISON((char *)st->base + page, st->size - page);
+    if (s->stack_pool_len >= 256) {
+        lv__stack_unmap(st);
+        return;
+    }
+    st->next = s->stack_pool;
+    s->stack_pool = st;
+    s->stack_pool_len++;
+}
+
+/* ---- run queues ---- */
+
+void lv__sched_push_local(lv__sched *s, lv_proc *p)
+{
+    p->runq_next = NULL;
+    if (s->runq.tail)
+        s->runq.tail->runq_next = p;
+    else
+        s->runq.head = p;
+    s->runq.tail = p;
+}
+
+static lv_proc *pop_local(lv__sched *s)
+{
+    lv_proc *p = s->runq.head;
+    if (p) {
+        s->runq.head = p->runq_next;
+        if (s->runq.head == NULL)
+            s->runq.tail = NULL;
+    }
+    return p;
+}
+
+static void drain_remote(lv__sched *s)
+{
+    lv_proc *list = atomic_exchange_explicit(&s->remote, NULL, memory_order_acquire);
+    lv_proc *rev = NULL;
+    while (list) { /* pushed LIFO: reverse to keep wake-up order */
+        lv_proc *n = list->runq_next;
+        list->runq_next = rev;
+        rev = list;
+        list = n;
+    }
+    while (rev) {
+        lv_proc *n = rev->runq_next;
+        lv__sched_push_local(s, rev);
+        rev = n;
+    }
+}
+
+void lv__sched_wake(lv__sched *s)
+{
+    if (s->receiver != NULL && atomic_exchange(&s->sleeping, 0))
+        h2o_multithread_send_message(s->receiver, NULL);
+}
+
+/* Puts a process that became runnable on its scheduler's queue, from any thread. */
+void lv__make_runnable(lv_proc *p)
+{
+    lv__sched *s = p->sched;
+    if (tls_sched == s) {
+        lv__sched_push_local(s, p);
+        return;
+    }
+    lv_proc *head = atomic_load_explicit(&s->remote, memory_order_relaxed);
+    do {
+        p->runq_next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&s->remote, &head, p, memory_order_release,
+                                                    memory_order_relaxed));
+    lv__sched_wake(s);
+}
+
+/* ---- dispatch ---- */
+
+enum { SWITCH_WAIT = 1, SWITCH_YIELD, SWITCH_IDLE, SWITCH_EXIT };
+
+static void proc_entry(lv__transfer t);
+
+/* Runs p until it waits, yields, finishes its messages or ends. */
+void lv__proc_run(lv__sched *s, lv_proc *p)
+{
+    if (atomic_load(&p->kill_requested)) {
+        p->exit_reason = LV_REASON_KILLED;
+        lv__proc_destroy(p);
+        return;
+    }
+    atomic_store_explicit(&p->state, LV__RUNNING, memory_order_relaxed);
+    if (p->stack == NULL) {
+        p->stack = lv__stack_get(s);
+        if (p->stack == NULL) { /* no memory for a stack: retry later rather than fail the process */
+            atomic_store(&p->state, LV__RUNNABLE);
+            lv__sched_push_local(s, p);
+            return;
+        }
+        p->ctx = make_fcontext((char *)p->stack->base + p->stack->size, p->stack->size, proc_entry);
+    }
+    s->current = p;
+    uint64_t t0 = lv__now_ns();
+    s->last_dispatch_ns = t0;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    void *fake = NULL;
+    LV_ASAN_START_SWITCH(&fake, (char *)p->stack->base + page, p->stack->size - page);
+    lv__transfer t = jump_fcontext(p->ctx, p);
+    LV_ASAN_FINISH_SWITCH(fake, NULL, NULL);
+    uint64_t dt = lv__now_ns() - t0;
+    s->current = NULL;
+    p->cpu_ns += dt;
+    s->busy_ns += dt;
+    p->reductions++;
+    intptr_t why = (intptr_t)t.data;
+    switch (why) {
+    case SWITCH_WAIT:
+        p->ctx = t.fctx;
+        atomic_store(&p->state, LV__WAITING);
+        /* a message may have arrived between the mailbox check and the state change */
+        if (atomic_load(&p->inbox) != NULL || atomic_load(&p->kill_requested)) {
+            int expected = LV__WAITING;
+            if (atomic_compare_exchange_strong(&p->state, &expected, LV__RUNNABLE))
+                lv__sched_push_local(s, p);
+        }
+        break;
+    case SWITCH_YIELD:
+        p->ctx = t.fctx;
+        atomic_store(&p->state, LV__RUNNABLE);
+        lv__sched_push_local(s, p);
+        break;
+    case SWITCH_IDLE:
+        lv__stack_put(s, p->stack);
+        p->stack = NULL;
+        atomic_store(&p->state, LV__WAITING);
+        if (atomic_load(&p->inbox) != NULL || atomic_load(&p->kill_requested)) {
+            int expected = LV__WAITING;
+            if (atomic_compare_exchange_strong(&p->state, &expected, LV__RUNNABLE))
+                lv__sched_push_local(s, p);
+        }
+        break;
+    case SWITCH_EXIT:
+    default:
+        lv__proc_destroy(p);
+        break;
+    }
+}
+
+/* Leaves the current process for the scheduler; returns when the scheduler resumes it. */
+static void switch_out(int why)
+{
+    lv__sched *s = tls_sched;
+    lv_proc *p = s->current;
+    void *fake = NULL;
+    LV_ASAN_START_SWITCH(why == SWITCH_EXIT || why == SWITCH_IDLE ? NULL : &fake, s->stack_bottom,
+                         s->stack_size);
+    lv__transfer t = jump_fcontext(s->ctx, (void *)(intptr_t)why);
+    (void)p;
+    s = tls_sched;
+    s->ctx = t.fctx;
+    LV_ASAN_FINISH_SWITCH(fake, &s->stack_bottom, &s->stack_size);
+}
+
+void lv__proc_wait(void) { switch_out(SWITCH_WAIT); }
+
+void lv__proc_yield(void) { switch_out(SWITCH_YIELD); }
+
+_Noreturn void lv__proc_switch_exit(void)
+{
+    switch_out(SWITCH_EXIT);
+    abort(); /* an ended process is never resumed */
+}
+
+static void proc_entry(lv__transfer t)
+{
+    lv__sched *s = tls_sched;
+    s->ctx = t.fctx;
+    LV_ASAN_FINISH_SWITCH(NULL, &s->stack_bottom, &s->stack_size);
+    lv_proc *p = t.data;
+    if (p->handler != NULL) {
+        for (;;) {
+            lv__msgnode *n = lv__mq_take(p, NULL, NULL);
+            if (n == NULL) {
+                switch_out(SWITCH_IDLE); /* the stack goes back to the pool: never resumed */
+                abort();
+            }
+            p->current = &n->msg;
+            p->current_node = n;
+            p->handler(p->hstate, &n->msg);
+            p->current = NULL;
+            p->current_node = NULL;
+            free(n);
+            if (atomic_load(&p->kill_requested))
+                lv__proc_end(LV_REASON_KILLED);
+        }
+    }
+    p->fn(p->arg);
+    lv__proc_end(LV_REASON_NORMAL);
+}
+
+/* Runs everything runnable now; returns the number of dispatches. */
+static size_t run_ready(lv__sched *s)
+{
+    size_t n = 0;
+    drain_remote(s);
+    lv__timers_fire(s, lv__sched_now_ms(s));
+    lv_proc *p;
+    while ((p = pop_local(s)) != NULL) {
+        lv__proc_run(s, p);
+        n++;
+        if ((n & 63) == 0)
+            drain_remote(s);
+    }
+    return n;
+}
+
+void lv__sched_run_ready(lv__sched *s) { run_ready(s); }
+
+static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    (void)receiver;
+    (void)messages;
+}
+
+static void *sched_main(void *arg)
+{
+    lv__sched *s = arg;
+    tls_sched = s;
+    lv_fault_thread_init();
+    if (s->rt->on_sched_start)
+        s->rt->on_sched_start(s->rt->on_sched_start_ctx, s->index, s->loop);
+    while (!atomic_load(&s->stop)) {
+        run_ready(s);
+        int64_t wait = lv__timers_next_ms(s, lv__sched_now_ms(s));
+        atomic_store(&s->sleeping, 1);
+        if (atomic_load(&s->remote) != NULL || s->runq.head != NULL)
+            wait = 0;
+        if (wait < 0 || wait > 1000)
+            wait = 1000;
+        h2o_evloop_run(s->loop, (int32_t)wait);
+        atomic_store(&s->sleeping, 0);
+    }
+    tls_sched = NULL;
+    lv_fault_thread_dispose();
+    return NULL;
+}
+
+int lv__sched_init(lv_rt *rt, lv__sched *s, int index)
+{
+    memset(s, 0, sizeof(*s));
+    s->rt = rt;
+    s->index = index;
+    s->loop = h2o_evloop_create();
+    s->queue = h2o_multithread_create_queue(s->loop);
+    s->receiver = calloc(1, sizeof(h2o_multithread_receiver_t));
+    if (s->receiver == NULL)
+        return LV_ENOMEM;
+    h2o_multithread_register_receiver(s->queue, s->receiver, on_wake);
+    return 0;
+}
+
+int lv__sched_start(lv__sched *s)
+{
+    int err = pthread_create(&s->thread, NULL, sched_main, s);
+    return err ? LV_EIO : 0;
+}
+
+void lv__sched_stop(lv__sched *s)
+{
+    atomic_store(&s->stop, 1);
+    atomic_store(&s->sleeping, 1);
+    lv__sched_wake(s);
+    pthread_join(s->thread, NULL);
+}
+
+void lv__sched_dispose(lv__sched *s)
+{
+    while (s->stack_pool) {
+        lv__stack *st = s->stack_pool;
+        s->stack_pool = st->next;
+        lv__stack_unmap(st);
+    }
+    if (s->receiver) {
+        h2o_multithread_unregister_receiver(s->queue, s->receiver);
+        free(s->receiver);
+        h2o_multithread_destroy_queue(s->queue);
+    }
+    if (s->loop)
+        h2o_evloop_destroy(s->loop);
+    free(s->queue); /* h2o 2.2.5's destroy_queue leaves the struct to the caller in evloop builds */
+}
+
+void lv__enter_caller_thread(lv__sched *s) { tls_sched = s; }
+
+void lv__leave_caller_thread(void) { tls_sched = NULL; }

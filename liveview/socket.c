@@ -1,0 +1,290 @@
+/* Phoenix Channels over one connection: heartbeats, join verification (signed session and static
+ * tokens, CSRF, topic and route checks), one view process per joined topic, event routing, and
+ * phx_error when a view process crashes. The socket is shared by the transport and its channel
+ * processes (all on one scheduler thread) and freed when the last of them lets go. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "liveview/phx.h"
+#include "liveview/rt_internal.h"
+#include "liveview/view_internal.h"
+
+typedef struct {
+    char topic[96];
+    char join_ref[24];
+    lv_pid pid;
+} channel;
+
+struct lv_socket {
+    const lv_endpoint *ep;
+    const lv_transport_ops *ops;
+    void *ctx;
+    bool gone; /* the transport closed: never call ops again */
+    int refs;  /* the transport + one per live channel process */
+    channel *channels;
+    size_t nchannels, cap;
+    char peer[64];
+};
+
+static channel *find_channel(lv_socket *s, const char *topic);
+
+static uint64_t wall_clock_s(void) { return (uint64_t)time(NULL); }
+
+void lv_endpoint_init(lv_endpoint *ep, lv_rt *rt, const lv_route *routes, size_t nroutes)
+{
+    memset(ep, 0, sizeof(*ep));
+    ep->rt = rt;
+    ep->routes = routes;
+    ep->nroutes = nroutes;
+    ep->token_max_age_s = 14 * 24 * 3600;
+    ep->now_s = wall_clock_s;
+    ep->script_url = "/assets/salamander.js";
+    lv_random(ep->secret, sizeof(ep->secret));
+    lv__view_global_init();
+}
+
+const lv_route *lv_endpoint_route(const lv_endpoint *ep, const char *path, size_t len)
+{
+    for (size_t i = 0; i < ep->nroutes; i++)
+        if (strlen(ep->routes[i].path) == len && memcmp(ep->routes[i].path, path, len) == 0)
+            return &ep->routes[i];
+    return NULL;
+}
+
+lv_socket *lv_socket_open(const lv_endpoint *ep, const lv_transport_ops *ops, void *ctx, const char *peer)
+{
+    lv_socket *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->ep = ep;
+    s->ops = ops;
+    s->ctx = ctx;
+    s->refs = 1;
+    snprintf(s->peer, sizeof(s->peer), "%s", peer ? peer : "?");
+    return s;
+}
+
+static void socket_unref(lv_socket *s)
+{
+    if (--s->refs == 0) {
+        free(s->channels);
+        free(s);
+    }
+}
+
+size_t lv_socket_channels(const lv_socket *s) { return s->nchannels; }
+
+lv_pid lv_socket_channel_pid(lv_socket *s, const char *topic)
+{
+    channel *c = find_channel(s, topic);
+    return c ? c->pid : 0;
+}
+
+void lv__socket_send(lv_socket *s, const char *frame, size_t len)
+{
+    if (!s->gone)
+        s->ops->send(s->ctx, frame, len);
+}
+
+static channel *find_channel(lv_socket *s, const char *topic)
+{
+    for (size_t i = 0; i < s->nchannels; i++)
+        if (strcmp(s->channels[i].topic, topic) == 0)
+            return &s->channels[i];
+    return NULL;
+}
+
+static void remove_channel(lv_socket *s, channel *c)
+{
+    *c = s->channels[--s->nchannels];
+}
+
+void lv__socket_channel_ended(lv_socket *s, const char *topic, lv_pid pid, const char *reason, bool joined)
+{
+    channel *c = find_channel(s, topic);
+    if (c != NULL && c->pid == pid) {
+        if (!s->gone && strcmp(reason, LV_REASON_NORMAL) != 0) {
+            /* the client rejoins with backoff and the view mounts afresh */
+            lv_buf frame = LV_BUF_INIT;
+            if (joined) {
+                lv_buf_putc(&frame, '[');
+                lv_buf_put_json_str(&frame, c->join_ref, strlen(c->join_ref));
+                lv_buf_putc(&frame, ',');
+                lv_buf_put_json_str(&frame, c->join_ref, strlen(c->join_ref));
+                lv_buf_putc(&frame, ',');
+                lv_buf_put_json_str(&frame, topic, strlen(topic));
+                lv_buf_puts(&frame, ",\"phx_error\",{\"reason\":\"channel_crash\"}]");
+            } else {
+                static const char crashed[] = "{\"reason\":\"join crashed\"}";
+                lv_phx_reply(&frame, c->join_ref, c->join_ref, topic, "error", crashed, sizeof(crashed) - 1);
+            }
+            s->ops->send(s->ctx, frame.data, frame.len);
+            lv_buf_free(&frame);
+            fprintf(stderr, "[salamander] %s: view on %s ended (%s): %s sent\n", s->peer, topic, reason,
+                    joined ? "phx_error" : "join error");
+        }
+        remove_channel(s, c);
+    }
+    socket_unref(s);
+}
+
+static void send_reply(lv_socket *s, const char *jr, const char *ref, const char *topic, const char *status,
+                       const char *response)
+{
+    lv_buf frame = LV_BUF_INIT;
+    lv_phx_reply(&frame, jr, ref, topic, status, response, strlen(response));
+    lv__socket_send(s, frame.data, frame.len);
+    lv_buf_free(&frame);
+}
+
+/* Checks a join against the signed tokens. Returns NULL and the view, or the error reason. */
+static const char *verify_join(lv_socket *s, const lv_phx_msg *m, const lv_view_def **view)
+{
+    const lv_endpoint *ep = s->ep;
+    const char *session = json_string_value(json_object_get(m->payload, "session"));
+    const char *stat = json_string_value(json_object_get(m->payload, "static"));
+    const json_t *params = json_object_get(m->payload, "params");
+    const char *csrf = json_string_value(json_object_get(params, "_csrf_token"));
+    const char *url = json_string_value(json_object_get(m->payload, "url"));
+    if (url == NULL)
+        url = json_string_value(json_object_get(m->payload, "redirect"));
+    const char *reason = "stale";
+    lv_buf payload = LV_BUF_INIT, spayload = LV_BUF_INIT;
+    json_t *tok = NULL, *stok = NULL;
+    uint64_t now = ep->now_s();
+    if (session == NULL ||
+        lv_token_verify(ep->secret, session, strlen(session), now, ep->token_max_age_s, &payload) != 0)
+        goto Exit;
+    tok = json_loadb(payload.data, payload.len, 0, NULL);
+    const char *id = json_string_value(json_object_get(tok, "id"));
+    const char *want_csrf = json_string_value(json_object_get(tok, "csrf"));
+    const char *view_name = json_string_value(json_object_get(tok, "view"));
+    if (id == NULL || want_csrf == NULL || view_name == NULL)
+        goto Exit;
+    if (strncmp(m->topic, "lv:", 3) != 0 || strcmp(m->topic + 3, id) != 0)
+        goto Exit;
+    if (csrf == NULL || strcmp(csrf, want_csrf) != 0)
+        goto Exit;
+    if (stat == NULL || lv_token_verify(ep->secret, stat, strlen(stat), now, ep->token_max_age_s, &spayload) != 0)
+        goto Exit;
+    stok = json_loadb(spayload.data, spayload.len, 0, NULL);
+    const char *sid = json_string_value(json_object_get(stok, "id"));
+    if (sid == NULL || strcmp(sid, id) != 0)
+        goto Exit;
+    /* the URL must route to the view the token was issued for */
+    reason = "unauthorized";
+    if (url == NULL)
+        goto Exit;
+    const char *path = strstr(url, "://");
+    path = path ? strchr(path + 3, '/') : url;
+    if (path == NULL)
+        path = "/";
+    size_t plen = strcspn(path, "?#");
+    const lv_route *route = lv_endpoint_route(ep, path, plen);
+    if (route == NULL || strcmp(route->view->name, view_name) != 0)
+        goto Exit;
+    *view = route->view;
+    reason = NULL;
+Exit:
+    json_decref(tok);
+    json_decref(stok);
+    lv_buf_free(&payload);
+    lv_buf_free(&spayload);
+    return reason;
+}
+
+static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, size_t len)
+{
+    channel *old = find_channel(s, m->topic);
+    if (old != NULL) { /* a duplicate join replaces the old channel */
+        lv__deliver(s->ep->rt, old->pid, LV_MSG_SYSTEM, 0, "leave", NULL, 0, 0);
+        remove_channel(s, old);
+    }
+    const lv_view_def *view = NULL;
+    const char *reason = verify_join(s, m, &view);
+    if (reason != NULL) {
+        fprintf(stderr, "[salamander] %s: join of %s refused: %s\n", s->peer, m->topic, reason);
+        char resp[64];
+        snprintf(resp, sizeof(resp), "{\"reason\":\"%s\"}", reason);
+        send_reply(s, m->join_ref, m->ref, m->topic, "error", resp);
+        return;
+    }
+    if (s->nchannels == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 2;
+        channel *c = realloc(s->channels, cap * sizeof(*c));
+        if (c == NULL) {
+            send_reply(s, m->join_ref, m->ref, m->topic, "error", "{\"reason\":\"join crashed\"}");
+            return;
+        }
+        s->channels = c;
+        s->cap = cap;
+    }
+    channel *c = &s->channels[s->nchannels];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->topic, sizeof(c->topic), "%s", m->topic);
+    snprintf(c->join_ref, sizeof(c->join_ref), "%s", m->join_ref ? m->join_ref : "");
+    int err = lv__view_spawn_channel(s->ep, view, s, c->topic, c->join_ref, s->peer, &c->pid);
+    if (err == 0)
+        err = lv__deliver(s->ep->rt, c->pid, LV_MSG_SYSTEM, 0, "join", text, len, 0);
+    if (err) {
+        fprintf(stderr, "[salamander] %s: join of %s failed: %s\n", s->peer, m->topic, lv_strerror(err));
+        send_reply(s, m->join_ref, m->ref, m->topic, "error", "{\"reason\":\"join crashed\"}");
+        return;
+    }
+    s->nchannels++;
+    s->refs++;
+}
+
+void lv_socket_frame(lv_socket *s, const char *text, size_t len)
+{
+    lv_phx_msg m;
+    char err[160];
+    if (lv_phx_parse(text, len, &m, err, sizeof(err)) != 0) {
+        fprintf(stderr, "[salamander] %s: malformed frame: %s\n", s->peer, err);
+        char reason[120];
+        snprintf(reason, sizeof(reason), "malformed frame: %s", err);
+        if (!s->gone)
+            s->ops->close(s->ctx, 1007, reason);
+        return;
+    }
+    if (strcmp(m.topic, "phoenix") == 0) {
+        if (strcmp(m.event, "heartbeat") == 0)
+            send_reply(s, NULL, m.ref, "phoenix", "ok", "{}");
+        else
+            send_reply(s, NULL, m.ref, "phoenix", "error", "{\"reason\":\"unknown event\"}");
+        goto Exit;
+    }
+    if (strcmp(m.event, "phx_join") == 0) {
+        handle_join(s, &m, text, len);
+        goto Exit;
+    }
+    channel *c = find_channel(s, m.topic);
+    if (strcmp(m.event, "phx_leave") == 0) {
+        send_reply(s, m.join_ref, m.ref, m.topic, "ok", "{}");
+        if (c != NULL) {
+            lv__deliver(s->ep->rt, c->pid, LV_MSG_SYSTEM, 0, "leave", NULL, 0, 0);
+            remove_channel(s, c);
+        }
+        goto Exit;
+    }
+    if (c == NULL) {
+        fprintf(stderr, "[salamander] %s: \"%s\" on unjoined topic %s\n", s->peer, m.event, m.topic);
+        send_reply(s, NULL, m.ref, m.topic, "error", "{\"reason\":\"unmatched topic\"}");
+        goto Exit;
+    }
+    if (lv__deliver(s->ep->rt, c->pid, LV_MSG_SYSTEM, 0, "event", text, len, 0) != 0)
+        send_reply(s, m.join_ref, m.ref, m.topic, "ok", "{}");
+Exit:
+    lv_phx_msg_dispose(&m);
+}
+
+void lv_socket_gone(lv_socket *s)
+{
+    s->gone = true;
+    for (size_t i = 0; i < s->nchannels; i++)
+        lv__deliver(s->ep->rt, s->channels[i].pid, LV_MSG_SYSTEM, 0, "gone", NULL, 0, 0);
+    socket_unref(s);
+}

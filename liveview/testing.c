@@ -1,0 +1,328 @@
+/* Headless test harness: a caller-driven runtime with a virtual clock, an lv_endpoint with one
+ * route, an lv_socket whose transport records frames, and the client's rendered tree. Every
+ * step runs the runtime until it is idle, so a test reads results right after each call. */
+#include "liveview/testing.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "liveview/socket.h"
+#include "liveview/testing_tree.h"
+
+struct lv_test {
+    lv_rt *rt;
+    lv_endpoint ep;
+    lv_route route;
+    lv_socket *sock;
+    lv_buf frames, html, page, diff, rendered;
+    json_t *tree;
+    char topic[96];
+    char join_ref[16];
+    char pending_ref[16];
+    json_t *reply; /* response of the pending push */
+    int next_ref;
+    bool socket_closed;
+    uint64_t virtual_s;
+};
+
+static uint64_t test_now_s(void) { return 1700000000u; }
+
+static void on_frame(void *ctx, const char *frame, size_t len)
+{
+    lv_test *t = ctx;
+    lv_buf_append(&t->frames, frame, len);
+    lv_buf_putc(&t->frames, '\n');
+    json_t *msg = json_loadb(frame, len, 0, NULL);
+    const char *ref = json_string_value(json_array_get(msg, 1));
+    const char *event = json_string_value(json_array_get(msg, 3));
+    json_t *payload = json_array_get(msg, 4);
+    if (event && strcmp(event, "phx_reply") == 0) {
+        json_t *resp = json_object_get(payload, "response");
+        json_t *rendered = json_object_get(resp, "rendered");
+        json_t *diff = json_object_get(resp, "diff");
+        if (rendered) {
+            lv_buf_reset(&t->rendered);
+            char *s = json_dumps(rendered, JSON_COMPACT);
+            lv_buf_puts(&t->rendered, s);
+            free(s);
+            lv_tt_apply(&t->tree, rendered);
+        }
+        if (ref && strcmp(ref, t->pending_ref) == 0) {
+            lv_buf_reset(&t->diff);
+            if (diff) {
+                char *s = json_dumps(diff, JSON_COMPACT);
+                lv_buf_puts(&t->diff, s);
+                free(s);
+                lv_tt_apply(&t->tree, diff);
+            }
+            json_decref(t->reply);
+            t->reply = json_incref(payload);
+        }
+    } else if (event && strcmp(event, "diff") == 0) {
+        lv_buf_reset(&t->diff);
+        char *s = json_dumps(payload, JSON_COMPACT);
+        lv_buf_puts(&t->diff, s);
+        free(s);
+        lv_tt_apply(&t->tree, payload);
+    }
+    json_decref(msg);
+}
+
+static void on_close(void *ctx, uint16_t code, const char *reason)
+{
+    lv_test *t = ctx;
+    lv_buf_printf(&t->frames, "CLOSE %u %s\n", code, reason);
+    t->socket_closed = true;
+}
+
+static const lv_transport_ops test_ops = {on_frame, on_close};
+
+static void page_done(void *ctx, int status, const char *html, size_t len)
+{
+    lv_test *t = ctx;
+    if (status == 200)
+        lv_buf_append(&t->page, html, len);
+}
+
+/* Copies the value of attribute `attr` (attr="...") that follows `from` in html. */
+static bool attr_value(const char *html, const char *attr, char *out, size_t cap)
+{
+    char needle[64];
+    snprintf(needle, sizeof(needle), "%s=\"", attr);
+    const char *p = strstr(html, needle);
+    if (p == NULL)
+        return false;
+    p += strlen(needle);
+    const char *end = strchr(p, '"');
+    if (end == NULL || (size_t)(end - p) >= cap)
+        return false;
+    memcpy(out, p, (size_t)(end - p));
+    out[end - p] = '\0';
+    return true;
+}
+
+static void run(lv_test *t) { lv_rt_run_until_idle(t->rt); }
+
+static int push(lv_test *t, const char *event, json_t *payload)
+{
+    snprintf(t->pending_ref, sizeof(t->pending_ref), "%d", ++t->next_ref);
+    json_decref(t->reply);
+    t->reply = NULL;
+    json_t *frame = json_pack("[s,s,s,s,o]", t->join_ref, t->pending_ref, t->topic, event, payload);
+    char *text = json_dumps(frame, JSON_COMPACT);
+    json_decref(frame);
+    lv_socket_frame(t->sock, text, strlen(text));
+    free(text);
+    run(t);
+    if (t->reply == NULL)
+        return LV_ETIMEDOUT;
+    const char *status = json_string_value(json_object_get(t->reply, "status"));
+    return status && strcmp(status, "ok") == 0 ? 0 : LV_EPROTO;
+}
+
+lv_test *lv_test_mount(const lv_view_def *view, const char *params_json)
+{
+    lv_test *t = calloc(1, sizeof(*t));
+    lv_rt_config cfg;
+    lv_rt_config_defaults(&cfg);
+    cfg.schedulers = 0;
+    cfg.virtual_clock = true;
+    if (t == NULL || lv_rt_new(&cfg, &t->rt) != 0) {
+        free(t);
+        return NULL;
+    }
+    t->route = (lv_route){"/test", view};
+    lv_endpoint_init(&t->ep, t->rt, &t->route, 1);
+    t->ep.now_s = test_now_s;
+    lv_page_job *job;
+    if (lv_page_render(&t->ep, &t->route, "http://localhost/test", page_done, t, &job) != 0)
+        goto Fail;
+    run(t);
+    lv_page_cancel(job);
+    char id[64], session[1024], stat[512], csrf[128];
+    if (!attr_value(t->page.data ? t->page.data : "", "id", id, sizeof(id)) ||
+        !attr_value(t->page.data, "data-phx-session", session, sizeof(session)) ||
+        !attr_value(t->page.data, "data-phx-static", stat, sizeof(stat)) ||
+        !attr_value(t->page.data, "content", csrf, sizeof(csrf))) { /* the first content= is the csrf meta */
+        fprintf(stderr, "lv_test_mount: the page render of %s failed:\n%s\n", view->name,
+                t->page.data ? t->page.data : "(no page)");
+        goto Fail;
+    }
+    t->sock = lv_socket_open(&t->ep, &test_ops, t, "test");
+    snprintf(t->topic, sizeof(t->topic), "lv:%s", id);
+    snprintf(t->join_ref, sizeof(t->join_ref), "%d", ++t->next_ref);
+    json_t *params = params_json ? json_loads(params_json, 0, NULL) : json_object();
+    if (params == NULL)
+        params = json_object();
+    json_object_set_new(params, "_csrf_token", json_string(csrf));
+    json_object_set_new(params, "_mounts", json_integer(0));
+    json_t *payload = json_pack("{s:s,s:o,s:s,s:s}", "url", "http://localhost/test", "params", params, "session",
+                                session, "static", stat);
+    /* a join's ref is its join_ref */
+    t->next_ref--;
+    if (push(t, "phx_join", payload) != 0) {
+        fprintf(stderr, "lv_test_mount: join of %s refused:\n%s\n", view->name, t->frames.data);
+        goto Fail;
+    }
+    /* the page's container holds the first render: keep its inner HTML for comparisons */
+    const char *open = strstr(t->page.data, "data-phx-static=");
+    open = open ? strchr(open, '>') : NULL;
+    const char *close = strstr(t->page.data, "</div>\n</body>");
+    lv_buf inner = LV_BUF_INIT;
+    if (open && close && close > open)
+        lv_buf_append(&inner, open + 1, (size_t)(close - open - 1));
+    lv_buf_free(&t->page);
+    t->page = inner;
+    return t;
+Fail:
+    lv_test_free(t);
+    return NULL;
+}
+
+void lv_test_free(lv_test *t)
+{
+    if (t == NULL)
+        return;
+    if (t->sock && !t->socket_closed)
+        lv_socket_gone(t->sock);
+    if (t->rt) {
+        lv_rt_run_until_idle(t->rt);
+        lv_rt_free(t->rt);
+    }
+    json_decref(t->tree);
+    json_decref(t->reply);
+    lv_buf_free(&t->frames);
+    lv_buf_free(&t->html);
+    lv_buf_free(&t->page);
+    lv_buf_free(&t->diff);
+    lv_buf_free(&t->rendered);
+    free(t);
+}
+
+void lv_test_close(lv_test *t)
+{
+    if (!t->socket_closed) {
+        t->socket_closed = true;
+        lv_socket_gone(t->sock);
+        run(t);
+    }
+}
+
+const char *lv_test_html(lv_test *t)
+{
+    lv_buf_reset(&t->html);
+    lv_tt_html(t->tree, &t->html);
+    return t->html.data ? t->html.data : "";
+}
+
+const char *lv_test_page_html(lv_test *t) { return t->page.data ? t->page.data : ""; }
+const char *lv_test_diff(lv_test *t) { return t->diff.data ? t->diff.data : ""; }
+const char *lv_test_join_rendered(lv_test *t) { return t->rendered.data ? t->rendered.data : ""; }
+const char *lv_test_frames(lv_test *t) { return t->frames.data ? t->frames.data : ""; }
+
+int lv_test_click(lv_test *t, const char *event, const char *value_json)
+{
+    json_t *value = value_json ? json_loads(value_json, 0, NULL) : json_pack("{s:s}", "value", "");
+    if (value == NULL)
+        return LV_EINVAL;
+    return push(t, "event", json_pack("{s:s,s:s,s:o}", "type", "click", "event", event, "value", value));
+}
+
+int lv_test_submit(lv_test *t, const char *event, const char *form)
+{
+    return push(t, "event", json_pack("{s:s,s:s,s:s,s:{}}", "type", "form", "event", event, "value", form, "meta"));
+}
+
+int lv_test_change(lv_test *t, const char *event, const char *form, const char *target)
+{
+    return push(t, "event", json_pack("{s:s,s:s,s:s,s:{s:s}}", "type", "form", "event", event, "value", form, "meta",
+                                      "_target", target ? target : ""));
+}
+
+static int key_event(lv_test *t, const char *type, const char *event, const char *key)
+{
+    return push(t, "event", json_pack("{s:s,s:s,s:{s:s,s:s}}", "type", type, "event", event, "value", "key", key,
+                                      "value", ""));
+}
+
+int lv_test_keyup(lv_test *t, const char *event, const char *key) { return key_event(t, "keyup", event, key); }
+int lv_test_keydown(lv_test *t, const char *event, const char *key) { return key_event(t, "keydown", event, key); }
+
+int lv_test_blur(lv_test *t, const char *event)
+{
+    return push(t, "event", json_pack("{s:s,s:s,s:{s:s}}", "type", "blur", "event", event, "value", "value", ""));
+}
+
+int lv_test_focus(lv_test *t, const char *event)
+{
+    return push(t, "event", json_pack("{s:s,s:s,s:{s:s}}", "type", "focus", "event", event, "value", "value", ""));
+}
+
+void lv_test_raw_frame(lv_test *t, const char *frame)
+{
+    lv_socket_frame(t->sock, frame, strlen(frame));
+    run(t);
+}
+
+lv_pid lv_test_pid(lv_test *t) { return t->sock ? lv_socket_channel_pid(t->sock, t->topic) : 0; }
+
+bool lv_test_alive(lv_test *t) { return lv_test_pid(t) != 0; }
+
+lv_rt *lv_test_rt(lv_test *t) { return t->rt; }
+
+int lv_test_send(lv_test *t, const char *tag, const void *data, size_t size)
+{
+    lv_pid pid = lv_test_pid(t);
+    if (pid == 0)
+        return LV_ENOPROC;
+    int err = lv_rt_send(t->rt, pid, tag, data, size);
+    run(t);
+    return err;
+}
+
+void lv_test_advance(lv_test *t, uint64_t ms) { lv_rt_advance(t->rt, ms); }
+
+/* Shows where the HTML stops agreeing with what was expected: the longest prefix of `want` that
+ * occurs in it, with the HTML around that spot. */
+static void print_context(const char *html, const char *want)
+{
+    size_t n = strlen(want);
+    const char *at = NULL;
+    while (n > 0 && at == NULL) {
+        char *prefix = strndup(want, n);
+        at = prefix ? strstr(html, prefix) : NULL;
+        free(prefix);
+        if (at == NULL)
+            n--;
+    }
+    if (at == NULL) {
+        fprintf(stderr, "  nothing of it appears in the HTML:\n%.2000s\n", html);
+        return;
+    }
+    const char *from = at - html > 60 ? at - 60 : html;
+    const char *split = at + n;
+    fprintf(stderr, "  the first %zu characters match; the HTML around the mismatch:\n    %.*s>>>HERE>>>%.60s\n", n,
+            (int)(split - from), from, split);
+}
+
+bool lv_test_check_contains(lv_test *t, const char *needle, const char *file, int line)
+{
+    const char *html = lv_test_html(t);
+    if (strstr(html, needle) != NULL)
+        return true;
+    fprintf(stderr, "%s:%d: the view's HTML does not contain\n    %s\n", file, line, needle);
+    print_context(html, needle);
+    return false;
+}
+
+bool lv_test_check_diff(lv_test *t, const char *expected, const char *file, int line)
+{
+    const char *diff = lv_test_diff(t);
+    if (strcmp(diff, expected) == 0)
+        return true;
+    fprintf(stderr, "%s:%d: diff mismatch\n    expected %s\n    got      %s\n", file, line, expected, diff);
+    print_context(lv_test_html(t), expected);
+    return false;
+}

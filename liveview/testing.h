@@ -1,0 +1,75 @@
+/* Headless view tests: mount a view, send it events and messages, advance a virtual clock, and
+ * read the HTML a browser would show and the diffs on the wire. No server and no browser: the
+ * view runs in a real runtime (caller-driven, virtual clock) behind a real lv_socket, and the
+ * harness plays the client, merging diffs into its rendered tree as the JS client does.
+ *
+ *     lv_test *t = lv_test_mount(&thermostat_view, NULL);
+ *     lv_test_click(t, "inc", NULL);
+ *     lv_assert_html_contains(t, "<span id=\"temp\">73</span>");
+ *     lv_assert_diff_eq(t, "{\"0\":\"73\"}");
+ *     lv_test_free(t);
+ */
+#ifndef LV_TESTING_H
+#define LV_TESTING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "liveview/view.h"
+
+typedef struct lv_test lv_test;
+
+/* Renders the page as the first HTTP GET does, then joins. params_json (may be NULL) is
+ * merged into the join params. Returns NULL, with the reason on stderr, if the join failed. */
+lv_test *lv_test_mount(const lv_view_def *view, const char *params_json);
+void lv_test_free(lv_test *t);
+
+/* The container's inner HTML as the client has it now. */
+const char *lv_test_html(lv_test *t);
+/* The inner HTML the first HTTP GET served. */
+const char *lv_test_page_html(lv_test *t);
+/* The last diff the view sent (event reply or push), as JSON; "" when it sent none. */
+const char *lv_test_diff(lv_test *t);
+/* The rendered tree of the join reply, as JSON. */
+const char *lv_test_join_rendered(lv_test *t);
+/* Every frame the server sent so far, newline-separated. */
+const char *lv_test_frames(lv_test *t);
+
+/* Events, as the client sends them. value_json is the click/key value object (NULL = {}),
+ * form is urlencoded ("n=10&x=y"). Each returns 0 once the reply arrived, or an error code. */
+int lv_test_click(lv_test *t, const char *event, const char *value_json);
+int lv_test_submit(lv_test *t, const char *event, const char *form);
+int lv_test_change(lv_test *t, const char *event, const char *form, const char *target);
+int lv_test_keyup(lv_test *t, const char *event, const char *key);
+int lv_test_keydown(lv_test *t, const char *event, const char *key);
+int lv_test_blur(lv_test *t, const char *event);
+int lv_test_focus(lv_test *t, const char *event);
+/* Sends any raw frame text to the socket (for bad-input tests); runs until idle. */
+void lv_test_raw_frame(lv_test *t, const char *frame);
+/* A message to the view's handle_info. */
+int lv_test_send(lv_test *t, const char *tag, const void *data, size_t size);
+/* Moves the virtual clock, firing due timers (e.g. the thermostat's tick). */
+void lv_test_advance(lv_test *t, uint64_t ms);
+/* The view's process is still alive. */
+bool lv_test_alive(lv_test *t);
+lv_pid lv_test_pid(lv_test *t);
+lv_rt *lv_test_rt(lv_test *t);
+/* Closes the socket as a browser tab would. */
+void lv_test_close(lv_test *t);
+
+/* Assertions that print the HTML around the mismatch; usable from any test runner. */
+bool lv_test_check_contains(lv_test *t, const char *needle, const char *file, int line);
+bool lv_test_check_diff(lv_test *t, const char *expected, const char *file, int line);
+#define lv_assert_html_contains(t, needle) LV__TEST_ASSERT(lv_test_check_contains((t), (needle), __FILE__, __LINE__))
+#define lv_assert_diff_eq(t, json) LV__TEST_ASSERT(lv_test_check_diff((t), (json), __FILE__, __LINE__))
+#ifndef LV__TEST_ASSERT
+#include <stdlib.h>
+#define LV__TEST_ASSERT(cond)                                                                                      \
+    do {                                                                                                           \
+        if (!(cond))                                                                                               \
+            abort();                                                                                               \
+    } while (0)
+#endif
+
+#endif

@@ -1,0 +1,147 @@
+/* Timers: one hashed wheel per scheduler with 1 ms slots. The scheduler sleeps in its event loop
+ * until the next expiry, so a scheduler costs one OS wake-up per due slot, not one per timer.
+ * A timer belongs to the process that set it and dies with it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "liveview/rt_internal.h"
+
+#define WHEEL_SLOTS 1024u
+
+static void wheel_link(lv__sched *s, lv__timer *t)
+{
+    lv__timer **head = &s->wheel[t->expires % WHEEL_SLOTS];
+    t->wprev = NULL;
+    t->wnext = *head;
+    if (*head)
+        (*head)->wprev = t;
+    *head = t;
+    t->in_wheel = true;
+    s->ntimers++;
+}
+
+static void wheel_unlink(lv__sched *s, lv__timer *t)
+{
+    if (!t->in_wheel)
+        return;
+    if (t->wprev)
+        t->wprev->wnext = t->wnext;
+    else
+        s->wheel[t->expires % WHEEL_SLOTS] = t->wnext;
+    if (t->wnext)
+        t->wnext->wprev = t->wprev;
+    t->in_wheel = false;
+    s->ntimers--;
+}
+
+lv__timer *lv__timer_add(lv__sched *s, lv_proc *owner, uint64_t ms, const char *tag)
+{
+    lv__timer *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    uint64_t now = lv__sched_now_ms(s);
+    if (s->wheel_now == 0 || s->wheel_now > now)
+        s->wheel_now = now;
+    t->expires = now + (ms ? ms : 1);
+    if (t->expires <= s->wheel_now) /* the wheel already passed that slot */
+        t->expires = s->wheel_now + 1;
+    t->owner = owner;
+    t->ref = atomic_fetch_add(&s->rt->next_ref, 1);
+    t->is_receive_timeout = tag == NULL;
+    if (tag)
+        strncpy(t->tag, tag, sizeof(t->tag) - 1);
+    wheel_link(s, t);
+    return t;
+}
+
+void lv__timer_remove(lv__sched *s, lv__timer *t) { wheel_unlink(s, t); }
+
+static void fire(lv__sched *s, lv__timer *t)
+{
+    wheel_unlink(s, t);
+    lv_proc *p = t->owner;
+    if (t->is_receive_timeout) {
+        t->expires = 0; /* tells lv_receive it timed out; lv_receive frees it */
+        int expected = LV__WAITING;
+        if (atomic_compare_exchange_strong(&p->state, &expected, LV__RUNNABLE))
+            lv__sched_push_local(s, p);
+        return;
+    }
+    for (lv__timer **pp = &p->timers; *pp; pp = &(*pp)->pnext)
+        if (*pp == t) {
+            *pp = t->pnext;
+            break;
+        }
+    lv__deliver(s->rt, p->pid, LV_MSG_TIMER, p->pid, t->tag, NULL, 0, t->ref);
+    free(t);
+}
+
+void lv__timers_fire(lv__sched *s, uint64_t now)
+{
+    if (s->ntimers == 0) {
+        s->wheel_now = now;
+        return;
+    }
+    uint64_t from = s->wheel_now + 1;
+    if (now >= from && now - from >= WHEEL_SLOTS) /* a long jump: one pass over every slot */
+        from = now - WHEEL_SLOTS + 1;
+    for (uint64_t tick = from; tick <= now && s->ntimers; tick++) {
+        lv__timer *t = s->wheel[tick % WHEEL_SLOTS];
+        while (t) {
+            lv__timer *next = t->wnext;
+            if (t->expires <= now)
+                fire(s, t);
+            t = next;
+        }
+    }
+    s->wheel_now = now;
+}
+
+int64_t lv__timers_next_ms(lv__sched *s, uint64_t now)
+{
+    if (s->ntimers == 0)
+        return -1;
+    uint64_t best = UINT64_MAX;
+    for (uint64_t i = 1; i <= WHEEL_SLOTS; i++) {
+        for (lv__timer *t = s->wheel[(now + i) % WHEEL_SLOTS]; t; t = t->wnext)
+            if (t->expires < best)
+                best = t->expires;
+        if (best != UINT64_MAX && best <= now + i)
+            break;
+    }
+    return best <= now ? 0 : (int64_t)(best - now);
+}
+
+/* ---- process API ---- */
+
+int lv_send_after(uint64_t ms, const char *tag, uint64_t *ref)
+{
+    lv_proc *p = lv__current_proc();
+    if (p == NULL || tag == NULL || strlen(tag) >= sizeof(((lv__timer *)0)->tag))
+        return LV_EINVAL;
+    lv__timer *t = lv__timer_add(p->sched, p, ms, tag);
+    if (t == NULL)
+        return LV_ENOMEM;
+    t->pnext = p->timers;
+    p->timers = t;
+    if (ref)
+        *ref = t->ref;
+    return 0;
+}
+
+int lv_cancel_timer(uint64_t ref)
+{
+    lv_proc *p = lv__current_proc();
+    if (p == NULL)
+        return LV_EINVAL;
+    for (lv__timer **pp = &p->timers; *pp; pp = &(*pp)->pnext) {
+        lv__timer *t = *pp;
+        if (t->ref == ref) {
+            *pp = t->pnext;
+            wheel_unlink(p->sched, t);
+            free(t);
+            return 0;
+        }
+    }
+    return LV_ENOTFOUND;
+}

@@ -1,0 +1,378 @@
+/* View processes: one per joined channel (and a short-lived one per HTTP page render). The
+ * process runs mount, handle_event and handle_info, re-renders what changed and writes the join
+ * reply, event replies and pushed diffs. A crash ends only this process; its exit hook tells the
+ * socket, which sends phx_error. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "liveview/form.h"
+#include "liveview/phx.h"
+#include "liveview/rt_internal.h"
+#include "liveview/view_internal.h"
+
+#define LIVEVIEW_VERSION "1.2.12"
+
+/* ---- API for view authors ---- */
+
+void *lv_state(lv_view *v) { return v->state; }
+
+bool lv_connected(const lv_view *v) { return v->connected; }
+
+lv_pid lv_view_pid(const lv_view *v) { return v->pid; }
+
+void lv_changed(lv_view *v, const void *field, size_t size)
+{
+    const char *base = v->state;
+    const char *f = field;
+    if (v->rd != NULL && f >= base && f + size <= base + v->def->state_size)
+        lv_rendered_touch(v->rd, (size_t)(f - base), size);
+}
+
+const lv_value *lv_value_get(const lv_value *v, const char *key)
+{
+    return v ? (const lv_value *)json_object_get((const json_t *)v, key) : NULL;
+}
+
+const char *lv_value_str(const lv_value *v, const char *key)
+{
+    return json_string_value((const json_t *)lv_value_get(v, key));
+}
+
+int lv_value_int(const lv_value *v, const char *key, int64_t *out)
+{
+    const json_t *j = (const json_t *)lv_value_get(v, key);
+    if (j == NULL)
+        return LV_ENOTFOUND;
+    if (json_is_integer(j)) {
+        *out = json_integer_value(j);
+        return 0;
+    }
+    const char *s = json_string_value(j);
+    if (s == NULL || *s == '\0')
+        return LV_EINVAL;
+    char *end;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (errno || *end != '\0')
+        return LV_EINVAL;
+    *out = n;
+    return 0;
+}
+
+void lv_clock_now(char *buf)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(buf, 9, "%H:%M:%S", &tm);
+}
+
+/* ---- jansson allocations follow the current process, so a crash frees them with its arena ---- */
+
+static void *json_alloc(size_t n)
+{
+    lv_proc *p = lv__current_proc();
+    return p ? lv_arena_alloc(&p->arena, n) : malloc(n);
+}
+
+static void json_dealloc(void *ptr)
+{
+    lv_proc *p = lv__current_proc();
+    if (p)
+        lv_arena_free(&p->arena, ptr);
+    else
+        free(ptr);
+}
+
+void lv__view_global_init(void) { json_set_alloc_funcs(json_alloc, json_dealloc); }
+
+/* ---- rendering helpers ---- */
+
+static void view_ensure_rendered(lv_view *v)
+{
+    if (v->rd == NULL) {
+        v->rd = lv_rendered_new(v->def->tmpl, v->def->state_size);
+        if (v->rd == NULL)
+            lv_crash("out of memory creating the rendered tree");
+    }
+}
+
+static void reply(lv_view *v, const char *ref, const char *status, const char *response, size_t n)
+{
+    lv_buf frame = LV_BUF_INIT;
+    lv_phx_reply(&frame, v->join_ref, ref, v->topic, status, response, n);
+    lv__socket_send(v->sock, frame.data, frame.len);
+    lv_buf_free(&frame);
+}
+
+/* Renders what changed and either answers `ref` with it or pushes it as a "diff". */
+static void send_changes(lv_view *v, const char *ref)
+{
+    lv_buf diff = LV_BUF_INIT;
+    int err = lv_rendered_diff(v->rd, v->state, &diff);
+    if (err)
+        lv_crash("render failed: %s", lv_strerror(err));
+    if (ref != NULL) {
+        lv_buf resp = LV_BUF_INIT;
+        if (diff.len) {
+            lv_buf_puts(&resp, "{\"diff\":");
+            lv_buf_append(&resp, diff.data, diff.len);
+            lv_buf_putc(&resp, '}');
+        } else {
+            lv_buf_puts(&resp, "{}");
+        }
+        reply(v, ref, "ok", resp.data, resp.len);
+        lv_buf_free(&resp);
+    } else if (diff.len) {
+        lv_buf frame = LV_BUF_INIT;
+        lv_phx_push(&frame, v->join_ref, v->topic, "diff", diff.data, diff.len);
+        lv__socket_send(v->sock, frame.data, frame.len);
+        lv_buf_free(&frame);
+    }
+    lv_buf_free(&diff);
+}
+
+/* ---- channel process ---- */
+
+static void handle_join(lv_view *v, const char *text, size_t len)
+{
+    lv_phx_msg m;
+    char err[128];
+    if (lv_phx_parse(text, len, &m, err, sizeof(err)) != 0)
+        lv_crash("join frame: %s", err);
+    const json_t *params = json_object_get(m.payload, "params");
+    if (v->def->mount)
+        v->def->mount(v, (const lv_value *)params);
+    lv_buf rendered = LV_BUF_INIT, resp = LV_BUF_INIT;
+    view_ensure_rendered(v);
+    if (lv_rendered_full(v->rd, v->state, &rendered) != 0)
+        lv_crash("render failed");
+    lv_buf_puts(&resp, "{\"liveview_version\":\"" LIVEVIEW_VERSION "\",\"rendered\":");
+    lv_buf_append(&resp, rendered.data, rendered.len);
+    lv_buf_putc(&resp, '}');
+    reply(v, m.ref, "ok", resp.data, resp.len);
+    v->joined = true;
+    lv_buf_free(&rendered);
+    lv_buf_free(&resp);
+    lv_phx_msg_dispose(&m);
+}
+
+/* Turns an event frame's payload into the value handle_event sees: forms are decoded from
+ * their urlencoded string; click/key/focus values are passed as sent. */
+static int event_value(const json_t *payload, json_t **value, char *err, size_t errlen)
+{
+    const char *type = json_string_value(json_object_get(payload, "type"));
+    json_t *raw = json_object_get(payload, "value");
+    if (type != NULL && strcmp(type, "form") == 0) {
+        const char *form = json_string_value(raw);
+        if (form == NULL) {
+            snprintf(err, errlen, "form event value is not a string");
+            return LV_EPROTO;
+        }
+        return lv_form_decode(form, strlen(form), value, err, errlen);
+    }
+    *value = raw ? json_incref(raw) : json_object();
+    return 0;
+}
+
+static void handle_event_frame(lv_view *v, const char *text, size_t len)
+{
+    lv_phx_msg m;
+    char err[160];
+    if (lv_phx_parse(text, len, &m, err, sizeof(err)) != 0)
+        lv_crash("event frame: %s", err); /* the socket validated it already: this is a runtime bug */
+    const char *event = json_string_value(json_object_get(m.payload, "event"));
+    json_t *value = NULL;
+    if (strcmp(m.event, "event") != 0) {
+        /* live_patch, cids_will_destroy, ...: acknowledged so no element stays locked */
+        reply(v, m.ref, "ok", "{}", 2);
+    } else if (event == NULL) {
+        fprintf(stderr, "[salamander] %s: event without a name on %s\n", v->peer, v->topic);
+        reply(v, m.ref, "ok", "{}", 2);
+    } else if (event_value(m.payload, &value, err, sizeof(err)) != 0) {
+        fprintf(stderr, "[salamander] %s: bad payload for event \"%s\" on %s: %s\n", v->peer, event, v->topic, err);
+        reply(v, m.ref, "ok", "{}", 2);
+    } else {
+        int rc = v->def->handle_event ? v->def->handle_event(v, event, (const lv_value *)value) : LV_ENOTFOUND;
+        if (rc == LV_ENOTFOUND)
+            fprintf(stderr, "[salamander] %s: unknown event \"%s\" for view %s (%s): ignored\n", v->peer, event,
+                    v->def->name, v->topic);
+        send_changes(v, m.ref);
+    }
+    json_decref(value);
+    lv_phx_msg_dispose(&m);
+}
+
+static void channel_exit(void *ctx, const char *reason)
+{
+    lv_view *v = ctx;
+    lv_rendered_free(v->rd);
+    v->rd = NULL;
+    lv__socket_channel_ended(v->sock, v->topic, v->pid, reason, v->joined);
+}
+
+static void channel_handler(void *state, const lv_msg *msg)
+{
+    lv_view *v = state;
+    if (msg->kind == LV_MSG_SYSTEM) {
+        if (strcmp(msg->tag, "join") == 0)
+            handle_join(v, msg->data, msg->size);
+        else if (strcmp(msg->tag, "event") == 0)
+            handle_event_frame(v, msg->data, msg->size);
+        else if (strcmp(msg->tag, "leave") == 0 || strcmp(msg->tag, "gone") == 0)
+            lv_exit(LV_REASON_NORMAL);
+        return;
+    }
+    if (v->def->handle_info)
+        v->def->handle_info(v, msg);
+    send_changes(v, NULL);
+}
+
+typedef struct {
+    const lv_endpoint *ep;
+    const lv_view_def *def;
+    lv_socket *sock;
+    const char *topic, *join_ref, *peer;
+} channel_init_args;
+
+static void channel_init(void *state, void *arg)
+{
+    lv_view *v = state;
+    channel_init_args *a = arg;
+    v->def = a->def;
+    v->ep = a->ep;
+    v->connected = true;
+    v->pid = lv_self();
+    v->sock = a->sock;
+    snprintf(v->topic, sizeof(v->topic), "%s", a->topic);
+    snprintf(v->join_ref, sizeof(v->join_ref), "%s", a->join_ref ? a->join_ref : "");
+    snprintf(v->peer, sizeof(v->peer), "%s", a->peer);
+    v->state = lv_alloc(a->def->state_size ? a->def->state_size : 1);
+    memset(v->state, 0, a->def->state_size);
+    lv_proc *p = lv__current_proc();
+    p->on_exit = channel_exit;
+    p->on_exit_ctx = v;
+}
+
+int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
+                           const char *join_ref, const char *peer, lv_pid *out)
+{
+    channel_init_args a = {ep, def, sock, topic, join_ref, peer};
+    return lv_rt_spawn_handler(ep->rt, def->name, sizeof(lv_view), channel_init, &a, channel_handler, out);
+}
+
+/* ---- page render process ---- */
+
+struct lv_page_job {
+    lv_page_done done;
+    void *ctx;
+    bool cancelled;
+    bool finished;
+    int refs; /* the caller's handle and the process */
+    lv_buf html;
+};
+
+static void job_unref(lv_page_job *job)
+{
+    if (--job->refs == 0) {
+        lv_buf_free(&job->html);
+        free(job);
+    }
+}
+
+void lv_page_cancel(lv_page_job *job)
+{
+    job->cancelled = true;
+    job_unref(job);
+}
+
+static void page_exit(void *ctx, const char *reason)
+{
+    lv_view *v = ctx;
+    lv_rendered_free(v->rd);
+    v->rd = NULL;
+    lv_page_job *job = v->job;
+    if (!job->finished && !job->cancelled) {
+        static const char page[] = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Error</title></head>"
+                                   "<body><h1>500 Internal Server Error</h1><p>The view crashed while rendering."
+                                   "</p></body></html>";
+        fprintf(stderr, "[salamander] page render of view %s ended: %s\n", v->def->name, reason);
+        job->finished = true;
+        job->done(job->ctx, 500, page, sizeof(page) - 1);
+    }
+    job_unref(job);
+}
+
+static void page_handler(void *state, const lv_msg *msg)
+{
+    lv_view *v = state;
+    (void)msg;
+    lv_page_job *job = v->job;
+    if (job->cancelled)
+        lv_exit(LV_REASON_NORMAL);
+    if (v->def->mount)
+        v->def->mount(v, NULL);
+    view_ensure_rendered(v);
+    lv_buf scratch = LV_BUF_INIT, inner = LV_BUF_INIT;
+    int err = lv_rendered_full(v->rd, v->state, &scratch);
+    if (err == 0)
+        err = lv_rendered_html(v->rd, &inner);
+    lv_buf_free(&scratch);
+    if (err)
+        lv_crash("render failed: %s", lv_strerror(err));
+    lv__page_document(v->ep, v->def, v->url, inner.data, inner.len, &job->html);
+    lv_buf_free(&inner);
+    if (!job->cancelled) {
+        job->finished = true;
+        job->done(job->ctx, 200, job->html.data, job->html.len);
+    }
+    lv_exit(LV_REASON_NORMAL);
+}
+
+typedef struct {
+    const lv_endpoint *ep;
+    const lv_view_def *def;
+    lv_page_job *job;
+    const char *url;
+} page_init_args;
+
+static void page_init(void *state, void *arg)
+{
+    lv_view *v = state;
+    page_init_args *a = arg;
+    v->def = a->def;
+    v->ep = a->ep;
+    v->job = a->job;
+    v->pid = lv_self();
+    snprintf(v->url, sizeof(v->url), "%s", a->url);
+    v->state = lv_alloc(a->def->state_size ? a->def->state_size : 1);
+    memset(v->state, 0, a->def->state_size);
+    lv_proc *p = lv__current_proc();
+    p->on_exit = page_exit;
+    p->on_exit_ctx = v;
+}
+
+int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, lv_page_done done, void *ctx,
+                   lv_page_job **out)
+{
+    lv_page_job *job = calloc(1, sizeof(*job));
+    if (job == NULL)
+        return LV_ENOMEM;
+    job->done = done;
+    job->ctx = ctx;
+    job->refs = 2;
+    page_init_args a = {ep, route->view, job, url};
+    lv_pid pid;
+    int err = lv_rt_spawn_handler(ep->rt, route->view->name, sizeof(lv_view), page_init, &a, page_handler, &pid);
+    if (err == 0)
+        err = lv__deliver(ep->rt, pid, LV_MSG_SYSTEM, 0, "render", NULL, 0, 0);
+    if (err) {
+        free(job);
+        return err;
+    }
+    *out = job;
+    return 0;
+}

@@ -1,0 +1,54 @@
+/* The view API: what a page author writes against. A view is a state struct, a template and
+ * three callbacks; LV_VIEW ties them together. Callbacks run inside the view's own process, so
+ * a crash in one ends that session only. */
+#ifndef LV_VIEW_H
+#define LV_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "liveview/render.h"
+#include "liveview/runtime.h"
+
+#define LV_ABI_VERSION 1u
+
+typedef struct lv_view lv_view;
+/* A JSON value: event payloads (forms decoded to objects), mount params and session. */
+typedef struct lv_value lv_value;
+
+typedef struct lv_view_def {
+    uint32_t abi;
+    const char *name;
+    size_t state_size;
+    const lv_template *tmpl;
+    /* Called twice per page: for the HTTP render (lv_connected false) and when the socket joins. */
+    void (*mount)(lv_view *v, const lv_value *params);
+    /* Returns 0, or LV_ENOTFOUND for an event it does not know: the runtime logs it and answers
+     * the client without a diff, and the session and its state carry on. */
+    int (*handle_event)(lv_view *v, const char *event, const lv_value *payload);
+    void (*handle_info)(lv_view *v, const lv_msg *msg);
+} lv_view_def;
+
+/* Declares view `type`: the state struct `type`, the template compiled into `type##_template`.
+ * Any callback may be NULL. Defines `const lv_view_def type##_view`. */
+#define LV_VIEW(type, mount_fn, event_fn, info_fn)                                                                \
+    __attribute__((visibility("default"))) const lv_view_def type##_view = {                                     \
+        LV_ABI_VERSION, #type, sizeof(type), &type##_template, (mount_fn), (event_fn), (info_fn)}
+
+void *lv_state(lv_view *v);
+bool lv_connected(const lv_view *v);
+lv_pid lv_view_pid(const lv_view *v);
+/* Declares that data behind a pointer in the state changed: `field` points into the state. */
+void lv_changed(lv_view *v, const void *field, size_t size);
+#define LV_CHANGED(v, field) lv_changed((v), &(field), sizeof(field))
+
+/* Reading values: NULL / an error code when the key is missing or has another type. */
+const char *lv_value_str(const lv_value *v, const char *key);
+int lv_value_int(const lv_value *v, const char *key, int64_t *out);
+const lv_value *lv_value_get(const lv_value *v, const char *key);
+
+/* "HH:MM:SS" of the local time, for clocks. buf holds at least 9 bytes. */
+void lv_clock_now(char *buf);
+
+#endif

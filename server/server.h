@@ -1,0 +1,36 @@
+/* The server: h2o set-up shared by every scheduler thread, the HTTP routes (pages, client
+ * bundle, WebSocket upgrade) and the state they share. */
+#ifndef LV_SERVER_H
+#define LV_SERVER_H
+
+#include <stdatomic.h>
+
+#include <h2o.h>
+
+#include "liveview/socket.h"
+#include "server/config.h"
+
+typedef struct lv_server {
+    lv_config cfg;
+    lv_rt *rt;
+    lv_endpoint endpoint;
+    h2o_globalconf_t globalconf;
+    h2o_hostconf_t *hostconf;
+    struct lv_server_thread *threads; /* one per scheduler */
+    /* client bundle */
+    char script_url[128];
+    char *script;
+    size_t script_len;
+    size_t max_sessions; /* from the open-file limit */
+    _Atomic size_t ws_open;
+    int listen_fd_probe; /* -1, or a bound socket kept to fail fast when the port is taken */
+} lv_server;
+
+int lv_server_init(lv_server *srv, const lv_config *cfg, const lv_route *routes, size_t nroutes);
+/* Starts the schedulers (each serving HTTP) and blocks until SIGINT/SIGTERM. */
+int lv_server_run(lv_server *srv);
+void lv_server_dispose(lv_server *srv);
+int lv_server_ws_upgrade(lv_server *srv, h2o_req_t *req);
+int lv_server_load_secret(lv_server *srv);
+
+#endif

@@ -1,0 +1,242 @@
+/* WebSocket transport over h2o's upgraded socket, framed by server/ws_frame.c: no buffer is held
+ * while a connection is idle (h2o frees an empty input buffer; outgoing buffers are freed after
+ * each write). Each connection feeds an lv_socket and implements its send/close. */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server.h"
+#include "server/ws_frame.h"
+
+#define MAX_OUT_QUEUE ((size_t)4 << 20) /* a client that reads nothing is cut off past this */
+
+typedef struct ws_conn {
+    h2o_socket_t *sock;
+    lv_server *srv;
+    lv_socket *lsock;
+    lv_ws_parser parser;
+    lv_buf pending;  /* frames queued while a write is in flight */
+    lv_buf inflight; /* the buffer h2o is writing */
+    bool writing;
+    bool closing; /* a close frame is queued: close the socket once it is written */
+    bool dead;
+    bool in_read; /* inside on_read: teardown leaves the free to it */
+    char peer[64];
+} ws_conn;
+
+static void conn_flush(ws_conn *c);
+
+static void conn_teardown(ws_conn *c)
+{
+    if (c->dead)
+        return;
+    c->dead = true;
+    if (c->sock) {
+        h2o_socket_close(c->sock);
+        c->sock = NULL;
+    }
+    if (c->lsock)
+        lv_socket_gone(c->lsock);
+    lv_ws_parser_dispose(&c->parser);
+    lv_buf_free(&c->pending);
+    lv_buf_free(&c->inflight);
+    atomic_fetch_sub(&c->srv->ws_open, 1);
+    if (!c->in_read)
+        free(c);
+}
+
+static void on_write_done(h2o_socket_t *sock, const char *err)
+{
+    ws_conn *c = sock->data;
+    c->writing = false;
+    if (err != NULL) {
+        conn_teardown(c);
+        return;
+    }
+    lv_buf_free(&c->inflight); /* idle connections hold no buffers */
+    if (c->pending.len)
+        conn_flush(c);
+    else if (c->closing)
+        conn_teardown(c);
+}
+
+static void conn_flush(ws_conn *c)
+{
+    if (c->writing || c->pending.len == 0 || c->sock == NULL)
+        return;
+    lv_buf tmp = c->inflight;
+    c->inflight = c->pending;
+    c->pending = tmp;
+    lv_buf_reset(&c->pending);
+    c->writing = true;
+    h2o_iovec_t buf = h2o_iovec_init(c->inflight.data, c->inflight.len);
+    h2o_socket_write(c->sock, &buf, 1, on_write_done);
+}
+
+static void conn_queue(ws_conn *c, int opcode, const char *data, size_t len)
+{
+    if (c->dead || c->closing)
+        return;
+    if (c->pending.len + len > MAX_OUT_QUEUE) {
+        fprintf(stderr, "[salamander] %s: client is not reading (%zu bytes queued): disconnected\n", c->peer,
+                c->pending.len);
+        c->closing = true;
+        if (!c->writing)
+            conn_teardown(c);
+        return;
+    }
+    uint8_t hdr[10];
+    size_t n = lv_ws_header(hdr, opcode, len);
+    lv_buf_append(&c->pending, hdr, n);
+    lv_buf_append(&c->pending, data, len);
+    conn_flush(c);
+}
+
+static void conn_close(ws_conn *c, uint16_t code, const char *reason)
+{
+    if (c->dead || c->closing)
+        return;
+    lv_buf payload = LV_BUF_INIT;
+    lv_ws_close_payload(&payload, code, reason);
+    conn_queue(c, LV_WS_CLOSE, payload.data, payload.len);
+    lv_buf_free(&payload);
+    c->closing = true;
+    if (c->sock)
+        h2o_socket_read_stop(c->sock);
+    if (!c->writing)
+        conn_teardown(c);
+}
+
+static void transport_send(void *ctx, const char *frame, size_t len) { conn_queue(ctx, LV_WS_TEXT, frame, len); }
+
+static void transport_close(void *ctx, uint16_t code, const char *reason) { conn_close(ctx, code, reason); }
+
+static const lv_transport_ops ws_ops = {transport_send, transport_close};
+
+static void on_read(h2o_socket_t *sock, const char *err)
+{
+    ws_conn *c = sock->data;
+    if (err != NULL) {
+        conn_teardown(c);
+        return;
+    }
+    c->in_read = true;
+    while (!c->dead && !c->closing && c->sock && sock->input->size) {
+        size_t consumed = 0;
+        lv_ws_msg msg;
+        int r = lv_ws_parse(&c->parser, sock->input->bytes, sock->input->size, &consumed, &msg);
+        if (r < 0) {
+            fprintf(stderr, "[salamander] %s: bad WebSocket frame: %s\n", c->peer, c->parser.error);
+            h2o_buffer_consume(&sock->input, sock->input->size);
+            conn_close(c, c->parser.close_code, c->parser.error);
+            break;
+        }
+        if (r == 0) {
+            h2o_buffer_consume(&sock->input, consumed);
+            break;
+        }
+        switch (msg.opcode) {
+        case LV_WS_TEXT:
+            lv_socket_frame(c->lsock, msg.data, msg.len);
+            break;
+        case LV_WS_BINARY:
+            fprintf(stderr, "[salamander] %s: binary frame ignored (uploads are not supported)\n", c->peer);
+            break;
+        case LV_WS_PING:
+            conn_queue(c, LV_WS_PONG, msg.data, msg.len);
+            break;
+        case LV_WS_CLOSE:
+            conn_close(c, 1000, "");
+            break;
+        default:
+            break;
+        }
+        if (c->dead)
+            break;
+        if (c->sock)
+            h2o_buffer_consume(&sock->input, consumed);
+    }
+    c->in_read = false;
+    if (c->dead)
+        free(c);
+}
+
+static void on_upgrade_complete(void *data, h2o_socket_t *sock, size_t reqsize)
+{
+    ws_conn *c = data;
+    if (sock == NULL) {
+        atomic_fetch_sub(&c->srv->ws_open, 1);
+        free(c);
+        return;
+    }
+    c->sock = sock;
+    sock->data = c;
+    h2o_buffer_consume(&sock->input, reqsize);
+    struct sockaddr_storage ss;
+    socklen_t len = h2o_socket_getpeername(sock, (struct sockaddr *)&ss);
+    char host[48] = "?", port[8] = "?";
+    if (len)
+        getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+    snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
+    c->lsock = lv_socket_open(&c->srv->endpoint, &ws_ops, c, c->peer);
+    if (c->lsock == NULL) {
+        conn_teardown(c);
+        return;
+    }
+    h2o_socket_read_start(sock, on_read);
+    if (sock->input->size)
+        on_read(sock, NULL);
+}
+
+static h2o_iovec_t header_value(h2o_req_t *req, const h2o_token_t *token)
+{
+    ssize_t i = h2o_find_header(&req->headers, token, -1);
+    return i < 0 ? h2o_iovec_init(NULL, 0) : req->headers.entries[i].value;
+}
+
+static h2o_iovec_t header_value_by_name(h2o_req_t *req, const char *name)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
+    return i < 0 ? h2o_iovec_init(NULL, 0) : req->headers.entries[i].value;
+}
+
+static int bad_request(h2o_req_t *req, int status, const char *reason, const char *msg)
+{
+    req->res.status = status;
+    req->res.reason = reason;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/plain; charset=utf-8"));
+    h2o_send_inline(req, msg, strlen(msg));
+    return 0;
+}
+
+int lv_server_ws_upgrade(lv_server *srv, h2o_req_t *req)
+{
+    h2o_iovec_t upgrade = header_value(req, H2O_TOKEN_UPGRADE);
+    h2o_iovec_t key = header_value_by_name(req, "sec-websocket-key");
+    if (req->version >= 0x200 || upgrade.base == NULL || !h2o_lcstris(upgrade.base, upgrade.len, H2O_STRLIT("websocket")))
+        return bad_request(req, 400, "Bad Request", "expected a WebSocket upgrade\n");
+    if (key.base == NULL || key.len != 24)
+        return bad_request(req, 400, "Bad Request", "missing or malformed Sec-WebSocket-Key\n");
+    if (srv->max_sessions && atomic_load(&srv->ws_open) >= srv->max_sessions) {
+        fprintf(stderr, "[salamander] session capacity (%zu) reached: upgrade refused\n", srv->max_sessions);
+        return bad_request(req, 503, "Service Unavailable", "session capacity reached\n");
+    }
+    char *accept = h2o_mem_alloc_pool(&req->pool, 29);
+    if (lv_ws_accept_key(key.base, key.len, accept) != 0)
+        return bad_request(req, 400, "Bad Request", "malformed Sec-WebSocket-Key\n");
+    ws_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return bad_request(req, 503, "Service Unavailable", "out of memory\n");
+    c->srv = srv;
+    lv_ws_parser_init(&c->parser, srv->cfg.max_frame);
+    atomic_fetch_add(&srv->ws_open, 1);
+    req->res.status = 101;
+    req->res.reason = "Switching Protocols";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_UPGRADE, NULL, H2O_STRLIT("websocket"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("sec-websocket-accept"), 0, NULL, accept,
+                          strlen(accept));
+    h2o_http1_upgrade(req, NULL, 0, on_upgrade_complete, c);
+    return 0;
+}
