@@ -49,6 +49,21 @@ $(BUILD)/opt/%.o: %.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# The runtime's code goes into its own section, so the preemption handler can tell runtime
+# code (never interrupted) from application code (liveview/preempt.c).
+LVRT_SECTIONS := .text .text.unlikely .text.hot .text.startup
+LVRT_RENAME   := $(foreach s,$(LVRT_SECTIONS),--rename-section $(s)=lvrt,alloc,load,readonly,code,contents)
+
+$(BUILD)/opt/liveview/%.o: liveview/%.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
+	objcopy $(LVRT_RENAME) $@
+
+$(BUILD)/asan/liveview/%.o: liveview/%.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) -O1 $(SAN) -MMD -MP -c $< -o $@
+	objcopy $(LVRT_RENAME) $@
+
 # lvtc builds before any template exists, so its objects must not wait for generated headers.
 $(BUILD)/opt/templates/%.o: templates/%.c | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)

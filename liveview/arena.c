@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIRST_CHUNK 256u
+#define FIRST_CHUNK 128u
 #define MAX_CHUNK 16384u
 #define BIG_CLASS 0xffu
 

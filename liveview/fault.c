@@ -93,10 +93,13 @@ static void crash_landing(void)
                        : f->signo == SIGABRT      ? "abort"
                        : f->addr == NULL          ? "NULL dereference"
                                                   : "invalid memory access";
-    snprintf(p->crash_detail, sizeof(p->crash_detail), "%s: %s at address %p (ip %p)", signal_name(f->signo), what,
-             f->addr, f->ip);
-    memcpy(p->crash_frames, f->frames, f->nframes * sizeof(void *));
-    p->ncrash_frames = f->nframes;
+    lv__crash *c = lv__proc_crash_record(p);
+    if (c != NULL) {
+        snprintf(c->detail, sizeof(c->detail), "%s: %s at address %p (ip %p)", signal_name(f->signo), what, f->addr,
+                 f->ip);
+        memcpy(c->frames, f->frames, f->nframes * sizeof(void *));
+        c->nframes = f->nframes;
+    }
     lv__proc_end(f->overflow ? LV_REASON_STACK_OVERFLOW : LV_REASON_CRASH);
 }
 

@@ -197,7 +197,6 @@ static int spawn(lv_rt *rt, const char *name, lv_proc **out)
     if (p->pid == 0) /* slot 0, generation 0: PID 0 means "no process" */
         p->pid = ((uint64_t)1 << (SLOT_BITS + SCHED_BITS)) | (uint64_t)index, sl->gen = 1;
     lv_arena_init(&p->arena, rt->cfg.heap_limit);
-    pthread_mutex_init(&p->watch_lock, NULL);
     snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
     atomic_store(&p->state, LV__RUNNABLE);
     *out = p;
@@ -267,15 +266,25 @@ int lv_spawn(const char *name, lv_proc_fn fn, void *arg, lv_pid *out)
 
 /* ---- ending ---- */
 
+pthread_mutex_t *lv__watch_lock(lv_proc *p) { return &p->sched->rt->watch_stripes[PID_SLOT(p->pid) % LV__STRIPES]; }
+
+/* Crash details live outside lv_proc: most processes never crash, and idle ones must stay small. */
+lv__crash *lv__proc_crash_record(lv_proc *p)
+{
+    if (p->crash == NULL)
+        p->crash = calloc(1, sizeof(*p->crash));
+    return p->crash;
+}
+
 static void log_crash(lv_proc *p)
 {
     FILE *out = p->sched->rt->cfg.crash_log ? p->sched->rt->cfg.crash_log : stderr;
     flockfile(out);
+    const char *detail = p->crash ? p->crash->detail : "";
     fprintf(out, "[salamander] CRASH process <%llu> %s%s%s: %s%s%s\n", (unsigned long long)p->pid,
-            p->name[0] ? "(" : "", p->name, p->name[0] ? ")" : "", p->exit_reason,
-            p->crash_detail[0] ? ": " : "", p->crash_detail);
-    if (p->ncrash_frames)
-        lv_fault_print_frames(out, p->crash_frames, p->ncrash_frames);
+            p->name[0] ? "(" : "", p->name, p->name[0] ? ")" : "", p->exit_reason, detail[0] ? ": " : "", detail);
+    if (p->crash && p->crash->nframes)
+        lv_fault_print_frames(out, p->crash->frames, p->crash->nframes);
     funlockfile(out);
 }
 
@@ -283,10 +292,10 @@ static void notify_watchers(lv_proc *p)
 {
     lv_rt *rt = p->sched->rt;
     bool abnormal = strcmp(p->exit_reason, LV_REASON_NORMAL) != 0;
-    pthread_mutex_lock(&p->watch_lock);
+    pthread_mutex_lock(lv__watch_lock(p));
     lv__watch *w = p->watches;
     p->watches = NULL;
-    pthread_mutex_unlock(&p->watch_lock);
+    pthread_mutex_unlock(lv__watch_lock(p));
     while (w) {
         lv__watch *next = w->next;
         if (w->kind == LV__WATCH_MONITORED_BY) {
@@ -318,7 +327,8 @@ void lv__proc_destroy(lv_proc *p)
     atomic_store(&p->state, LV__DEAD);
     atomic_store(&slot_at(rt, index)->proc, NULL);
     pthread_mutex_unlock(lock);
-    if (strcmp(p->exit_reason, LV_REASON_NORMAL) != 0 && strcmp(p->exit_reason, LV_REASON_KILLED) != 0)
+    if (strcmp(p->exit_reason, LV_REASON_NORMAL) != 0 && strcmp(p->exit_reason, LV_REASON_KILLED) != 0 &&
+        strcmp(p->exit_reason, LV_REASON_SHUTDOWN) != 0)
         log_crash(p);
     if (p->on_exit)
         p->on_exit(p->on_exit_ctx, p->exit_reason);
@@ -353,7 +363,7 @@ void lv__proc_destroy(lv_proc *p)
     }
     pthread_mutex_unlock(&rt->names_lock);
     lv_arena_dispose(&p->arena);
-    pthread_mutex_destroy(&p->watch_lock);
+    free(p->crash);
     slot_release(rt, index);
     atomic_fetch_sub(&rt->nprocs, 1);
     free(p);
@@ -371,9 +381,11 @@ _Noreturn void lv_exit(const char *reason) { lv__proc_end(reason ? reason : LV_R
 _Noreturn void lv_crash(const char *fmt, ...)
 {
     lv_proc *p = lv__current_proc();
+    lv__crash *c = lv__proc_crash_record(p);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(p->crash_detail, sizeof(p->crash_detail), fmt, ap);
+    if (c)
+        vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
     va_end(ap);
     lv__proc_end(LV_REASON_CRASH);
 }
@@ -391,6 +403,8 @@ int lv_rt_kill(lv_rt *rt, lv_pid pid)
     int expected = LV__WAITING;
     if (atomic_compare_exchange_strong(&p->state, &expected, LV__RUNNABLE))
         lv__make_runnable(p);
+    else if (expected == LV__RUNNING && p->sched != lv__current_sched())
+        lv__preempt_signal(p->sched); /* it is spinning: end it at its next safe point */
     unlock(lock);
     return 0;
 }
@@ -438,7 +452,6 @@ int lv_receive(const lv_msg **msg, bool (*match)(const lv_msg *m, void *ctx), vo
     if (p->current_node) { /* the previous message is released by the next receive */
         free(p->current_node);
         p->current_node = NULL;
-        p->current = NULL;
     }
     bool timed_out = false;
     for (;;) {
@@ -452,7 +465,6 @@ int lv_receive(const lv_msg **msg, bool (*match)(const lv_msg *m, void *ctx), vo
             if (n == NULL)
                 return LV_ETIMEDOUT;
             p->current_node = n;
-            p->current = &n->msg;
             *msg = &n->msg;
             return 0;
         }
@@ -479,10 +491,10 @@ static int add_watch(lv_rt *rt, lv_pid on, lv_pid other, int kind, uint64_t ref)
         free(w);
         return LV_ENOPROC;
     }
-    pthread_mutex_lock(&p->watch_lock);
+    pthread_mutex_lock(lv__watch_lock(p));
     w->next = p->watches;
     p->watches = w;
-    pthread_mutex_unlock(&p->watch_lock);
+    pthread_mutex_unlock(lv__watch_lock(p));
     unlock(lock);
     return 0;
 }
@@ -493,7 +505,7 @@ static void remove_watch(lv_rt *rt, lv_pid on, lv_pid other, int kind, uint64_t 
     lv_proc *p = lv__lookup_locked(rt, on, &lock);
     if (p == NULL)
         return;
-    pthread_mutex_lock(&p->watch_lock);
+    pthread_mutex_lock(lv__watch_lock(p));
     for (lv__watch **pp = &p->watches; *pp; pp = &(*pp)->next) {
         lv__watch *w = *pp;
         if (w->other == other && w->kind == kind && (ref == 0 || w->ref == ref)) {
@@ -502,7 +514,7 @@ static void remove_watch(lv_rt *rt, lv_pid on, lv_pid other, int kind, uint64_t 
             break;
         }
     }
-    pthread_mutex_unlock(&p->watch_lock);
+    pthread_mutex_unlock(lv__watch_lock(p));
     unlock(lock);
 }
 
@@ -526,11 +538,11 @@ int lv_demonitor(uint64_t ref)
     if (self == NULL)
         return LV_EINVAL;
     lv_pid other = 0;
-    pthread_mutex_lock(&self->watch_lock);
+    pthread_mutex_lock(lv__watch_lock(self));
     for (lv__watch *w = self->watches; w; w = w->next)
         if (w->kind == LV__WATCH_MONITORS && w->ref == ref)
             other = w->other;
-    pthread_mutex_unlock(&self->watch_lock);
+    pthread_mutex_unlock(lv__watch_lock(self));
     if (other == 0)
         return LV_EINVAL;
     remove_watch(self->sched->rt, self->pid, other, LV__WATCH_MONITORS, ref);

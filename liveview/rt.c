@@ -35,8 +35,10 @@ int lv_rt_new(const lv_rt_config *cfg, lv_rt **out)
     }
     pthread_mutex_init(&rt->table_lock, NULL);
     pthread_mutex_init(&rt->names_lock, NULL);
-    for (unsigned i = 0; i < LV__STRIPES; i++)
+    for (unsigned i = 0; i < LV__STRIPES; i++) {
         pthread_mutex_init(&rt->stripes[i], NULL);
+        pthread_mutex_init(&rt->watch_stripes[i], NULL);
+    }
     atomic_store(&rt->next_ref, 1);
     rt->start_ns = lv__now_ns();
     for (int i = 0; i < rt->nsched; i++) {
@@ -47,6 +49,8 @@ int lv_rt_new(const lv_rt_config *cfg, lv_rt **out)
         }
     }
     lv_fault_install();
+    if (cfg->schedulers > 0)
+        lv__preempt_install();
     if (cfg->schedulers == 0) {
         lv__enter_caller_thread(&rt->scheds[0]);
         lv_fault_thread_init();
@@ -71,7 +75,7 @@ int lv_rt_start(lv_rt *rt)
             return err;
     }
     rt->started = true;
-    return 0;
+    return lv__sysmon_start(rt);
 }
 
 /* Destroys every remaining process on scheduler s (threads stopped, so no one else runs). */
@@ -82,7 +86,7 @@ static void kill_all(lv_rt *rt)
         lv_proc *p = chunk ? atomic_load(&chunk[i % LV__SLOT_CHUNK].proc) : NULL;
         if (p == NULL)
             continue;
-        p->exit_reason = "shutdown";
+        p->exit_reason = LV_REASON_SHUTDOWN;
         lv__sched *saved = lv__current_sched();
         lv__enter_caller_thread(p->sched);
         lv__proc_destroy(p);
@@ -97,6 +101,7 @@ void lv_rt_free(lv_rt *rt)
 {
     if (rt == NULL)
         return;
+    lv__sysmon_stop(rt);
     if (rt->started)
         for (int i = 0; i < rt->nsched; i++)
             lv__sched_stop(&rt->scheds[i]);
@@ -113,8 +118,10 @@ void lv_rt_free(lv_rt *rt)
     }
     pthread_mutex_destroy(&rt->table_lock);
     pthread_mutex_destroy(&rt->names_lock);
-    for (unsigned i = 0; i < LV__STRIPES; i++)
+    for (unsigned i = 0; i < LV__STRIPES; i++) {
         pthread_mutex_destroy(&rt->stripes[i]);
+        pthread_mutex_destroy(&rt->watch_stripes[i]);
+    }
     lv__sched *cur = lv__current_sched();
     if (cur != NULL && cur->rt == rt)
         lv__leave_caller_thread();

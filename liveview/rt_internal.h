@@ -10,6 +10,7 @@
 
 #include "liveview/arena.h"
 #include "liveview/fault.h"
+#include "liveview/preempt.h"
 #include "liveview/runtime.h"
 
 /* boost.context (libboost-context-dev) exports these with C linkage. */
@@ -37,6 +38,12 @@ typedef struct lv__timer {
     bool is_receive_timeout; /* wakes lv_receive instead of delivering a message */
     char tag[32];
 } lv__timer;
+
+typedef struct lv__crash {
+    char detail[160];
+    void *frames[LV_MAX_FRAMES];
+    size_t nframes;
+} lv__crash;
 
 typedef struct lv__watch { /* a monitor or a link, kept on both ends */
     struct lv__watch *next;
@@ -72,23 +79,16 @@ struct lv_proc {
     void *arg;
     lv_handler_fn handler;
     void *hstate; /* handler process state, in the arena */
-    const lv_msg *current; /* the message being handled; freed after the handler returns */
-    lv__msgnode *current_node;
-    /* receive in progress */
-    bool (*rx_match)(const lv_msg *, void *);
-    void *rx_ctx;
-    lv__timer *rx_timer;
+    lv__msgnode *current_node; /* the message being handled; freed after the handler returns */
+    lv__timer *rx_timer;       /* lv_receive's timeout */
     bool trap_exit;
     bool started;
     lv_arena arena;
     lv__timer *timers;
-    lv__watch *watches;
-    pthread_mutex_t watch_lock;
-    char name[48];
+    lv__watch *watches; /* guarded by the rt's watch stripe of this PID */
+    char name[32];
     const char *exit_reason;
-    char crash_detail[160];
-    void *crash_frames[LV_MAX_FRAMES];
-    size_t ncrash_frames;
+    struct lv__crash *crash; /* set when it crashed: what the report says */
     /* called on the scheduler when the process ends, before its arena is freed */
     void (*on_exit)(void *ctx, const char *reason);
     void *on_exit_ctx;
@@ -107,7 +107,9 @@ struct lv__sched {
     pthread_t thread;
     void *loop; /* h2o_loop_t* */
     void *queue, *receiver;
-    lv__runq runq;
+    lv__runq runq;   /* new and woken processes: served first */
+    lv__runq yieldq; /* preempted processes: served when nothing woke up */
+    bool yielded;    /* the last dispatch ended in a preemption */
     _Atomic(lv_proc *) remote; /* other threads push runnable processes here (LIFO) */
     _Atomic int sleeping;
     lv__fctx ctx; /* scheduler context while a process runs */
@@ -122,6 +124,14 @@ struct lv__sched {
     size_t ntimers;
     uint64_t busy_ns, last_dispatch_ns;
     _Atomic int stop;
+    /* read by the monitor thread */
+    int tid;
+    int epfd;
+    _Atomic uint64_t running_since_ns; /* 0 while no process runs */
+    _Atomic uint64_t dispatch_seq;
+    _Atomic lv_pid running_pid;
+    _Atomic uint64_t next_timer_ms; /* 0: none */
+    _Atomic uint64_t preemptions, preempt_refused;
 };
 
 typedef struct lv__slot {
@@ -152,6 +162,7 @@ struct lv_rt {
     uint32_t free_head; /* index + 1; 0 = none */
     _Atomic size_t nprocs;
     pthread_mutex_t stripes[LV__STRIPES];
+    pthread_mutex_t watch_stripes[LV__STRIPES];
     /* names */
     pthread_mutex_t names_lock;
     lv__name *names;
@@ -159,6 +170,9 @@ struct lv_rt {
     uint64_t virtual_now;
     uint64_t start_ns;
     bool started;
+    pthread_t sysmon;
+    _Atomic int sysmon_stop;
+    bool sysmon_running;
     /* transport hook: called on each scheduler thread before its loop runs */
     void (*on_sched_start)(void *ctx, int index, void *loop);
     void *on_sched_start_ctx;
@@ -171,6 +185,8 @@ lv_proc *lv__lookup_locked(lv_rt *rt, lv_pid pid, pthread_mutex_t **lock);
 void lv__make_runnable(lv_proc *p);
 void lv__proc_run(lv__sched *s, lv_proc *p);
 void lv__proc_destroy(lv_proc *p);
+lv__crash *lv__proc_crash_record(lv_proc *p);
+pthread_mutex_t *lv__watch_lock(lv_proc *p);
 _Noreturn void lv__proc_end(const char *reason);
 int lv__deliver(lv_rt *rt, lv_pid to, int kind, lv_pid from, const char *tag, const void *data, size_t size,
                 uint64_t ref);
@@ -192,6 +208,7 @@ void lv__proc_wait(void);
 void lv__proc_yield(void);
 _Noreturn void lv__proc_switch_exit(void);
 void lv__sched_wake(lv__sched *s);
+void lv__sched_report_stuck(lv__sched *s, uint64_t ran_ns);
 void lv__rt_set_sched_start_hook(lv_rt *rt, void (*fn)(void *ctx, int index, void *loop), void *ctx);
 void lv__sched_push_local(lv__sched *s, lv_proc *p);
 void lv__sched_run_ready(lv__sched *s);

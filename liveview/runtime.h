@@ -49,6 +49,7 @@ typedef struct lv_msg {
 #define LV_REASON_NORMAL "normal"
 #define LV_REASON_KILLED "killed"
 #define LV_REASON_CRASH "crash"
+#define LV_REASON_SHUTDOWN "shutdown"
 #define LV_REASON_HEAP_LIMIT "heap_limit"
 #define LV_REASON_STACK_OVERFLOW "stack_overflow"
 

@@ -100,15 +100,40 @@ void lv__sched_push_local(lv__sched *s, lv_proc *p)
     s->runq.tail = p;
 }
 
-static lv_proc *pop_local(lv__sched *s)
+static lv_proc *pop_queue(lv__runq *q)
 {
-    lv_proc *p = s->runq.head;
+    lv_proc *p = q->head;
     if (p) {
-        s->runq.head = p->runq_next;
-        if (s->runq.head == NULL)
-            s->runq.tail = NULL;
+        q->head = p->runq_next;
+        if (q->head == NULL)
+            q->tail = NULL;
     }
     return p;
+}
+
+/* Woken processes go before preempted ones: an interactive process beats a spinner that has
+ * used its share, as CFS does. */
+static lv_proc *pop_local(lv__sched *s)
+{
+    lv_proc *p = pop_queue(&s->runq);
+    return p ? p : pop_queue(&s->yieldq);
+}
+
+static void push_yielded(lv__sched *s, lv_proc *p)
+{
+    p->runq_next = NULL;
+    if (s->yieldq.tail)
+        s->yieldq.tail->runq_next = p;
+    else
+        s->yieldq.head = p;
+    s->yieldq.tail = p;
+}
+
+void lv__sched_report_stuck(lv__sched *s, uint64_t ran_ns)
+{
+    fprintf(stderr, "[salamander] scheduler %d: process <%llu> has run %llu ms without yielding "
+                    "(outside preemptible code: a system call or a library loop)\n",
+            s->index, (unsigned long long)atomic_load(&s->running_pid), (unsigned long long)(ran_ns / 1000000));
 }
 
 static void drain_remote(lv__sched *s)
@@ -177,11 +202,15 @@ void lv__proc_run(lv__sched *s, lv_proc *p)
     s->current = p;
     uint64_t t0 = lv__now_ns();
     s->last_dispatch_ns = t0;
+    atomic_store_explicit(&s->running_pid, p->pid, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->dispatch_seq, 1, memory_order_relaxed);
+    atomic_store_explicit(&s->running_since_ns, t0, memory_order_release);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     void *fake = NULL;
     LV_ASAN_START_SWITCH(&fake, (char *)p->stack->base + page, p->stack->size - page);
     lv__transfer t = jump_fcontext(p->ctx, p);
     LV_ASAN_FINISH_SWITCH(fake, NULL, NULL);
+    atomic_store_explicit(&s->running_since_ns, 0, memory_order_release);
     uint64_t dt = lv__now_ns() - t0;
     s->current = NULL;
     p->cpu_ns += dt;
@@ -202,7 +231,8 @@ void lv__proc_run(lv__sched *s, lv_proc *p)
     case SWITCH_YIELD:
         p->ctx = t.fctx;
         atomic_store(&p->state, LV__RUNNABLE);
-        lv__sched_push_local(s, p);
+        push_yielded(s, p);
+        s->yielded = true;
         break;
     case SWITCH_IDLE:
         lv__stack_put(s, p->stack);
@@ -259,10 +289,8 @@ static void proc_entry(lv__transfer t)
                 switch_out(SWITCH_IDLE); /* the stack goes back to the pool: never resumed */
                 abort();
             }
-            p->current = &n->msg;
             p->current_node = n;
             p->handler(p->hstate, &n->msg);
-            p->current = NULL;
             p->current_node = NULL;
             free(n);
             if (atomic_load(&p->kill_requested))
@@ -281,10 +309,17 @@ static size_t run_ready(lv__sched *s)
     lv__timers_fire(s, lv__sched_now_ms(s));
     lv_proc *p;
     while ((p = pop_local(s)) != NULL) {
+        s->yielded = false;
         lv__proc_run(s, p);
         n++;
-        if ((n & 63) == 0)
+        if (s->yielded && s->receiver != NULL && s->rt->cfg.schedulers > 0) {
+            /* a process was preempted: let waiting sockets and timers in before it resumes */
+            h2o_evloop_run(s->loop, 0);
             drain_remote(s);
+            lv__timers_fire(s, lv__sched_now_ms(s));
+        } else if ((n & 63) == 0) {
+            drain_remote(s);
+        }
     }
     return n;
 }
@@ -301,12 +336,16 @@ static void *sched_main(void *arg)
 {
     lv__sched *s = arg;
     tls_sched = s;
+    s->tid = (int)gettid();
+    s->epfd = lv__loop_epoll_fd(s->loop);
     lv_fault_thread_init();
     if (s->rt->on_sched_start)
         s->rt->on_sched_start(s->rt->on_sched_start_ctx, s->index, s->loop);
     while (!atomic_load(&s->stop)) {
         run_ready(s);
-        int64_t wait = lv__timers_next_ms(s, lv__sched_now_ms(s));
+        uint64_t now = lv__sched_now_ms(s);
+        int64_t wait = lv__timers_next_ms(s, now);
+        atomic_store_explicit(&s->next_timer_ms, wait < 0 ? 0 : now + (uint64_t)wait, memory_order_relaxed);
         atomic_store(&s->sleeping, 1);
         if (atomic_load(&s->remote) != NULL || s->runq.head != NULL)
             wait = 0;
@@ -325,6 +364,7 @@ int lv__sched_init(lv_rt *rt, lv__sched *s, int index)
     memset(s, 0, sizeof(*s));
     s->rt = rt;
     s->index = index;
+    s->epfd = -1;
     s->loop = h2o_evloop_create();
     s->queue = h2o_multithread_create_queue(s->loop);
     s->receiver = calloc(1, sizeof(h2o_multithread_receiver_t));

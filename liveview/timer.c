@@ -51,6 +51,9 @@ lv__timer *lv__timer_add(lv__sched *s, lv_proc *owner, uint64_t ms, const char *
     if (tag)
         strncpy(t->tag, tag, sizeof(t->tag) - 1);
     wheel_link(s, t);
+    uint64_t next = atomic_load_explicit(&s->next_timer_ms, memory_order_relaxed);
+    if (next == 0 || t->expires < next) /* tell the monitor thread when to look */
+        atomic_store_explicit(&s->next_timer_ms, t->expires, memory_order_relaxed);
     return t;
 }
 

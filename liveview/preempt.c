@@ -1,0 +1,290 @@
+/* Preemption: a monitor thread (like Go's sysmon) watches every scheduler and signals one
+ * (SIGURG) when its running process has outlived its slice, or has used its share while other
+ * work waits (a woken process, a due timer, a readable socket). The handler preempts only at a
+ * safe point: the interrupted PC is in application code (the main executable outside the
+ * runtime's own "lvrt" section: never the runtime, libc or another library, which may hold
+ * locks) and the process's stack has room. It then redirects the process into an assembly
+ * trampoline that saves every register and the full xsave state and yields; a kill request
+ * redirects it into its end instead. */
+#include <cpuid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <h2o.h>
+
+#include "liveview/preempt.h"
+#include "liveview/rt_internal.h"
+#include "liveview/sanitizer.h"
+
+#define PREEMPT_SIGNAL SIGURG
+
+/* The runtime's code, renamed into this section by the build (see Makefile). */
+extern const char __start_lvrt[] __attribute__((weak));
+extern const char __stop_lvrt[] __attribute__((weak));
+
+static struct {
+    uintptr_t exe_lo, exe_hi; /* executable text of the main program */
+    uintptr_t rt_lo, rt_hi;   /* the runtime's own text inside it */
+    uint32_t xsave_size;
+    bool enabled;
+} code;
+
+uint32_t lv__xsave_size; /* read by the trampoline */
+
+void lv__preempt_trampoline(void);
+void lv__preempt_yield(void);
+
+/* Saves the interrupted process completely, yields, restores it and returns past the red zone.
+ * On entry [rsp] holds the interrupted RIP and rsp sits 128 bytes (the red zone) + 8 below the
+ * interrupted rsp. The CFI describes that frame so backtraces of a preempted process work. */
+__asm__(".text\n"
+        ".globl lv__preempt_trampoline\n"
+        ".type lv__preempt_trampoline,@function\n"
+        "lv__preempt_trampoline:\n"
+        ".cfi_startproc\n"
+        ".cfi_signal_frame\n"
+        ".cfi_def_cfa %rsp, 136\n"
+        ".cfi_offset %rip, -136\n"
+        "pushfq\n"
+        "pushq %rax\n .cfi_offset %rax, -152\n"
+        "pushq %rbx\n .cfi_offset %rbx, -160\n"
+        "pushq %rcx\n .cfi_offset %rcx, -168\n"
+        "pushq %rdx\n .cfi_offset %rdx, -176\n"
+        "pushq %rsi\n .cfi_offset %rsi, -184\n"
+        "pushq %rdi\n .cfi_offset %rdi, -192\n"
+        "pushq %rbp\n .cfi_offset %rbp, -200\n"
+        "pushq %r8\n .cfi_offset %r8, -208\n"
+        "pushq %r9\n .cfi_offset %r9, -216\n"
+        "pushq %r10\n .cfi_offset %r10, -224\n"
+        "pushq %r11\n .cfi_offset %r11, -232\n"
+        "pushq %r12\n .cfi_offset %r12, -240\n"
+        "pushq %r13\n .cfi_offset %r13, -248\n"
+        "pushq %r14\n .cfi_offset %r14, -256\n"
+        "pushq %r15\n .cfi_offset %r15, -264\n"
+        "movq %rsp, %rbp\n"
+        ".cfi_def_cfa %rbp, 264\n"
+        "movl lv__xsave_size(%rip), %ecx\n"
+        "subq %rcx, %rsp\n"
+        "andq $-64, %rsp\n"
+        /* the xsave header (bytes 512..575) must be zero for xrstor */
+        "xorl %eax, %eax\n"
+        "movq %rax, 512(%rsp)\n movq %rax, 520(%rsp)\n movq %rax, 528(%rsp)\n movq %rax, 536(%rsp)\n"
+        "movq %rax, 544(%rsp)\n movq %rax, 552(%rsp)\n movq %rax, 560(%rsp)\n movq %rax, 568(%rsp)\n"
+        "movl $-1, %eax\n movl $-1, %edx\n"
+        "xsave64 (%rsp)\n"
+        "cld\n"
+        "call lv__preempt_yield\n"
+        "movl $-1, %eax\n movl $-1, %edx\n"
+        "xrstor64 (%rsp)\n"
+        "movq %rbp, %rsp\n"
+        "popq %r15\n popq %r14\n popq %r13\n popq %r12\n popq %r11\n popq %r10\n popq %r9\n popq %r8\n"
+        "popq %rbp\n popq %rdi\n popq %rsi\n popq %rdx\n popq %rcx\n popq %rbx\n popq %rax\n"
+        "popfq\n"
+        "ret $128\n"
+        ".cfi_endproc\n"
+        ".size lv__preempt_trampoline, .-lv__preempt_trampoline\n");
+
+void lv__preempt_yield(void)
+{
+    int saved = errno;
+    lv__proc_yield();
+    errno = saved;
+    lv_proc *p = lv__current_proc();
+    if (p && atomic_load(&p->kill_requested))
+        lv__proc_end(LV_REASON_KILLED);
+}
+
+static void kill_landing(void) { lv__proc_end(LV_REASON_KILLED); }
+
+static int find_exe_text(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    /* the first object is the main program */
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            code.exe_lo = info->dlpi_addr + ph->p_vaddr;
+            code.exe_hi = code.exe_lo + ph->p_memsz;
+        }
+    }
+    return 1;
+}
+
+static bool safe_point(uintptr_t pc)
+{
+    return pc >= code.exe_lo && pc < code.exe_hi && !(pc >= code.rt_lo && pc < code.rt_hi);
+}
+
+LV_NO_ASAN __attribute__((no_sanitize("undefined"))) static void on_preempt(int signo, siginfo_t *si, void *ctx)
+{
+    (void)signo;
+    (void)si;
+    lv__sched *s = lv__current_sched();
+    lv_proc *p = s ? s->current : NULL;
+    if (p == NULL || p->stack == NULL || !code.enabled)
+        return;
+    ucontext_t *uc = ctx;
+    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    uintptr_t lo = (uintptr_t)p->stack->base + 4096, hi = (uintptr_t)p->stack->base + p->stack->size;
+    if (sp <= lo + 4096 + code.xsave_size || sp > hi || !safe_point(pc)) {
+        atomic_fetch_add_explicit(&s->preempt_refused, 1, memory_order_relaxed);
+        return;
+    }
+    if (atomic_load(&p->kill_requested)) {
+        uintptr_t nsp = ((sp - 128) & ~(uintptr_t)15) - 8;
+        uc->uc_mcontext.gregs[REG_RSP] = (greg_t)nsp;
+        uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)kill_landing;
+        return;
+    }
+    uintptr_t nsp = sp - 128 - 8;
+    *(uint64_t *)nsp = pc;
+    uc->uc_mcontext.gregs[REG_RSP] = (greg_t)nsp;
+    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)lv__preempt_trampoline;
+    atomic_fetch_add_explicit(&s->preemptions, 1, memory_order_relaxed);
+}
+
+int lv__preempt_install(void)
+{
+    static bool installed;
+    if (installed)
+        return 0;
+    installed = true;
+    dl_iterate_phdr(find_exe_text, NULL);
+    code.rt_lo = (uintptr_t)__start_lvrt;
+    code.rt_hi = (uintptr_t)__stop_lvrt;
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(0xD, 0, &eax, &ebx, &ecx, &edx) || ebx < 576)
+        return LV_EINVAL;
+    code.xsave_size = ebx;
+    lv__xsave_size = ebx + 64; /* room to align down to 64 */
+    if (code.rt_lo == 0 || code.rt_hi <= code.rt_lo || code.exe_hi == 0) {
+        fprintf(stderr, "[salamander] warning: runtime code section not found: preemption disabled\n");
+        return LV_EINVAL;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_preempt;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(PREEMPT_SIGNAL, &sa, NULL) != 0)
+        return LV_EIO;
+    code.enabled = true;
+    return 0;
+}
+
+bool lv__preempt_enabled(void) { return code.enabled; }
+
+void lv__preempt_signal(lv__sched *s)
+{
+    if (s->tid > 0)
+        syscall(SYS_tgkill, getpid(), s->tid, PREEMPT_SIGNAL);
+}
+
+/* The epoll descriptor behind an h2o 2.2.5 evloop follows the public struct; verified against
+ * /proc before use, so a different layout only loses I/O-aware preemption. */
+int lv__loop_epoll_fd(void *loop)
+{
+    int fd;
+    memcpy(&fd, (char *)loop + sizeof(h2o_evloop_t), sizeof(fd));
+    char path[64], link[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    ssize_t n = fd >= 0 ? readlink(path, link, sizeof(link) - 1) : -1;
+    if (n <= 0)
+        return -1;
+    link[n] = '\0';
+    return strstr(link, "eventpoll") ? fd : -1;
+}
+
+/* ---- the monitor thread ---- */
+
+#define TICK_US 250
+#define SLICE_NS 2000000u  /* a process running this long yields to the others */
+#define SHARE_NS 100000u   /* ... or this long, when something else is waiting */
+#define STUCK_NS 100000000u
+
+static bool work_waiting(lv__sched *s, uint64_t now_ms, bool io_ready)
+{
+    if (io_ready || atomic_load_explicit(&s->remote, memory_order_relaxed) != NULL)
+        return true;
+    uint64_t due = atomic_load_explicit(&s->next_timer_ms, memory_order_relaxed);
+    return due != 0 && due <= now_ms;
+}
+
+static void *sysmon_main(void *arg)
+{
+    lv_rt *rt = arg;
+    int n = rt->nsched;
+    struct pollfd *fds = calloc((size_t)n, sizeof(*fds));
+    uint64_t *seen_seq = calloc((size_t)n, sizeof(uint64_t));
+    if (fds == NULL || seen_seq == NULL)
+        goto Exit;
+    while (!atomic_load(&rt->sysmon_stop)) {
+        int nfds = 0;
+        for (int i = 0; i < n; i++) {
+            lv__sched *s = &rt->scheds[i];
+            /* watch the loop's descriptor only while a process keeps the loop from polling it */
+            bool busy = atomic_load_explicit(&s->running_since_ns, memory_order_relaxed) != 0;
+            fds[i].fd = busy && s->epfd >= 0 ? s->epfd : -1;
+            fds[i].events = POLLIN;
+            fds[i].revents = 0;
+            nfds += fds[i].fd >= 0;
+        }
+        struct timespec ts = {0, TICK_US * 1000};
+        if (nfds)
+            ppoll(fds, (nfds_t)n, &ts, NULL);
+        else
+            nanosleep(&ts, NULL);
+        uint64_t now = lv__now_ns();
+        for (int i = 0; i < n; i++) {
+            lv__sched *s = &rt->scheds[i];
+            uint64_t since = atomic_load_explicit(&s->running_since_ns, memory_order_acquire);
+            uint64_t seq = atomic_load_explicit(&s->dispatch_seq, memory_order_relaxed);
+            if (since == 0 || since > now)
+                continue;
+            uint64_t ran = now - since;
+            bool io = fds[i].fd >= 0 && (fds[i].revents & POLLIN);
+            if (ran >= SLICE_NS || (ran >= SHARE_NS && work_waiting(s, lv__sched_now_ms(s), io))) {
+                lv__preempt_signal(s);
+                if (ran >= STUCK_NS && seen_seq[i] != seq) {
+                    seen_seq[i] = seq;
+                    lv__sched_report_stuck(s, ran);
+                }
+            }
+        }
+    }
+Exit:
+    free(fds);
+    free(seen_seq);
+    return NULL;
+}
+
+int lv__sysmon_start(lv_rt *rt)
+{
+    if (!code.enabled)
+        return 0;
+    atomic_store(&rt->sysmon_stop, 0);
+    if (pthread_create(&rt->sysmon, NULL, sysmon_main, rt) != 0)
+        return LV_EIO;
+    rt->sysmon_running = true;
+    return 0;
+}
+
+void lv__sysmon_stop(lv_rt *rt)
+{
+    if (!rt->sysmon_running)
+        return;
+    atomic_store(&rt->sysmon_stop, 1);
+    pthread_join(rt->sysmon, NULL);
+    rt->sysmon_running = false;
+}

@@ -1,0 +1,17 @@
+/* Preemption and the monitor thread (preempt.c). */
+#ifndef LV_PREEMPT_H
+#define LV_PREEMPT_H
+
+#include <stdbool.h>
+
+typedef struct lv__sched lv__sched;
+typedef struct lv_rt lv_rt;
+
+int lv__preempt_install(void);
+bool lv__preempt_enabled(void);
+void lv__preempt_signal(lv__sched *s);
+int lv__loop_epoll_fd(void *loop);
+int lv__sysmon_start(lv_rt *rt);
+void lv__sysmon_stop(lv_rt *rt);
+
+#endif

@@ -1,0 +1,303 @@
+/* `make bench-runtime`: figures of the process runtime, printed as BENCH lines.
+ *   runtime.spawn_per_s                spawn + run + exit of empty processes, one scheduler
+ *   runtime.idle_bytes_per_process     RSS growth / 1,000,000 idle handler processes
+ *   runtime.msgs_per_s                 messages per second, ping-pong pairs, one scheduler
+ *   runtime.spinner_p99_ms             ping-pong round trip p99 beside 4 spinners, --schedulers 1
+ *   runtime.spinner_wake_late_p99_ms   how late a 1 ms timer wakes the pinger beside them
+ *   runtime.crash_kinds_survived       crash kinds that ended only the faulty process (of 7) */
+#include <assert.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "liveview/runtime.h"
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static lv_rt *caller_rt(void)
+{
+    lv_rt_config cfg;
+    lv_rt_config_defaults(&cfg);
+    cfg.schedulers = 0;
+    cfg.crash_log = fopen("/dev/null", "w");
+    lv_rt *rt;
+    if (lv_rt_new(&cfg, &rt) != 0)
+        abort();
+    return rt;
+}
+
+static void empty(void *arg) { (void)arg; }
+
+static void bench_spawn(void)
+{
+    lv_rt *rt = caller_rt();
+    const int n = 2000000;
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < n; i++) {
+        lv_rt_spawn(rt, NULL, empty, NULL, NULL);
+        if ((i & 1023) == 1023)
+            lv_rt_run_until_idle(rt);
+    }
+    lv_rt_run_until_idle(rt);
+    double s = (double)(now_ns() - t0) / 1e9;
+    printf("BENCH runtime.spawn_per_s %.0f processes/s\n", n / s);
+    lv_rt_free(rt);
+}
+
+static void idle_handler(void *state, const lv_msg *m)
+{
+    (void)state;
+    (void)m;
+}
+
+static void bench_idle(void)
+{
+    lv_rt *rt = caller_rt();
+    const int n = 1000000;
+    long before = rss_kb();
+    for (int i = 0; i < n; i++) {
+        lv_rt_spawn_handler(rt, NULL, 16, NULL, NULL, idle_handler, NULL);
+        if ((i & 4095) == 4095)
+            lv_rt_run_until_idle(rt);
+    }
+    lv_rt_run_until_idle(rt);
+    long after = rss_kb();
+    printf("BENCH runtime.idle_bytes_per_process %.0f bytes\n", (double)(after - before) * 1024.0 / n);
+    lv_rt_free(rt);
+}
+
+typedef struct {
+    lv_pid peer;
+    long left;
+} bouncer;
+
+static _Atomic long bounces;
+
+static void bounce(void *state, const lv_msg *m)
+{
+    bouncer *b = state;
+    if (m->size == sizeof(lv_pid))
+        memcpy(&b->peer, m->data, sizeof(lv_pid));
+    bounces++;
+    if (b->peer && --b->left > 0)
+        lv_send(b->peer, "b", NULL, 0);
+}
+
+static void init_bouncer(void *state, void *arg)
+{
+    ((bouncer *)state)->left = *(long *)arg;
+}
+
+static void bench_msgs(void)
+{
+    lv_rt *rt = caller_rt();
+    const int pairs = 64;
+    long per = 100000;
+    lv_pid a[64], b[64];
+    for (int i = 0; i < pairs; i++) {
+        lv_rt_spawn_handler(rt, NULL, sizeof(bouncer), init_bouncer, &per, bounce, &a[i]);
+        lv_rt_spawn_handler(rt, NULL, sizeof(bouncer), init_bouncer, &per, bounce, &b[i]);
+    }
+    lv_rt_run_until_idle(rt);
+    bounces = 0;
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < pairs; i++) {
+        lv_rt_send(rt, b[i], "peer", &a[i], sizeof(lv_pid));
+        lv_rt_send(rt, a[i], "peer", &b[i], sizeof(lv_pid));
+    }
+    lv_rt_run_until_idle(rt);
+    double s = (double)(now_ns() - t0) / 1e9;
+    printf("BENCH runtime.msgs_per_s %.0f messages/s\n", (double)bounces / s);
+    lv_rt_free(rt);
+}
+
+/* ---- preemption ---- */
+
+static void spinner(void *arg)
+{
+    (void)arg;
+    uint64_t x = 1;
+    for (;;) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        __asm__ volatile("" : "+r"(x));
+    }
+}
+
+static void ponger(void *arg)
+{
+    (void)arg;
+    const lv_msg *m;
+    while (lv_receive(&m, NULL, NULL, -1) == 0)
+        lv_send(m->from, "pong", NULL, 0);
+}
+
+#define ROUNDS 3000
+static uint64_t rtt[ROUNDS], late[ROUNDS];
+static _Atomic int pings_done;
+
+static void pinger(void *arg)
+{
+    lv_pid pong = *(lv_pid *)arg;
+    const lv_msg *m;
+    for (int i = 0; i < ROUNDS; i++) {
+        uint64_t t0 = now_ns();
+        lv_send(pong, "ping", NULL, 0);
+        lv_receive(&m, NULL, NULL, -1);
+        uint64_t t1 = now_ns();
+        rtt[i] = t1 - t0;
+        lv_receive(&m, NULL, NULL, 1);
+        uint64_t slept = now_ns() - t1;
+        late[i] = slept > 1000000u ? slept - 1000000u : 0;
+    }
+    atomic_store(&pings_done, 1);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void bench_spinners(void)
+{
+    lv_rt_config cfg;
+    lv_rt_config_defaults(&cfg);
+    cfg.schedulers = 1;
+    lv_rt *rt;
+    if (lv_rt_new(&cfg, &rt) != 0 || lv_rt_start(rt) != 0)
+        abort();
+    lv_pid spin[4], pong;
+    for (int i = 0; i < 4; i++)
+        lv_rt_spawn(rt, "spinner", spinner, NULL, &spin[i]);
+    lv_rt_spawn(rt, "ponger", ponger, NULL, &pong);
+    lv_rt_spawn(rt, "pinger", pinger, &pong, NULL);
+    uint64_t deadline = now_ns() + 60000000000u;
+    while (!atomic_load(&pings_done) && now_ns() < deadline) {
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+    if (!atomic_load(&pings_done)) {
+        printf("BENCH runtime.spinner_p99_ms inf ms (the ping-pong starved)\n");
+    } else {
+        qsort(rtt, ROUNDS, sizeof(rtt[0]), cmp_u64);
+        qsort(late, ROUNDS, sizeof(late[0]), cmp_u64);
+        printf("BENCH runtime.spinner_p99_ms %.3f ms\n", rtt[ROUNDS * 99 / 100] / 1e6);
+        printf("BENCH runtime.spinner_wake_late_p99_ms %.3f ms\n", late[ROUNDS * 99 / 100] / 1e6);
+    }
+    for (int i = 0; i < 4; i++)
+        lv_rt_kill(rt, spin[i]);
+    lv_rt_free(rt);
+}
+
+/* ---- crash kinds ---- */
+
+__attribute__((no_sanitize("undefined"))) static void crash_null(void *a)
+{
+    (void)a;
+    volatile int *p = NULL;
+    *p = 1;
+}
+static int deep(volatile int n)
+{
+    volatile char pad[512];
+    pad[0] = (char)n;
+    return n < 0 ? 0 : deep(n + 1) + pad[0];
+}
+static void crash_overflow(void *a)
+{
+    (void)a;
+    deep(1);
+}
+static void crash_fpe(void *a)
+{
+    (void)a;
+    int num = 1, den = 0, q;
+    __asm__ volatile("" : "+r"(num), "+r"(den));
+    __asm__ volatile("cltd; idivl %2" : "=a"(q) : "a"(num), "r"(den) : "edx");
+}
+static void crash_abort(void *a)
+{
+    (void)a;
+    abort();
+}
+static void crash_assert(void *a) { assert(a == (void *)1); }
+static void crash_lv(void *a)
+{
+    (void)a;
+    lv_crash("on purpose");
+}
+static void crash_heap(void *a)
+{
+    (void)a;
+    for (;;)
+        lv_alloc(1 << 16);
+}
+
+static _Atomic int survived;
+
+static void crash_watcher(void *arg)
+{
+    (void)arg;
+    lv_proc_fn kinds[] = {crash_lv, crash_assert, crash_abort, crash_null, crash_overflow, crash_fpe, crash_heap};
+    for (int i = 0; i < 7; i++) {
+        lv_pid p;
+        uint64_t ref;
+        lv_spawn("crasher", kinds[i], NULL, &p);
+        lv_monitor(p, &ref);
+        const lv_msg *m;
+        if (lv_receive(&m, NULL, NULL, 5000) == 0 && m->kind == LV_MSG_DOWN && strcmp(m->tag, "normal") != 0)
+            survived++;
+    }
+}
+
+static void bench_crashes(void)
+{
+    lv_rt_config cfg;
+    lv_rt_config_defaults(&cfg);
+    cfg.schedulers = 0;
+    cfg.heap_limit = 8 << 20;
+    cfg.crash_log = fopen("/dev/null", "w");
+    lv_rt *rt;
+    lv_rt_new(&cfg, &rt);
+    lv_rt_spawn(rt, "watcher", crash_watcher, NULL, NULL);
+    lv_rt_run_until_idle(rt);
+    printf("BENCH runtime.crash_kinds_survived %d kinds\n", survived);
+    lv_rt_free(rt);
+}
+
+int main(int argc, char **argv)
+{
+    const char *only = argc > 1 ? argv[1] : "";
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!*only || !strcmp(only, "spawn"))
+        bench_spawn();
+    if (!*only || !strcmp(only, "msgs"))
+        bench_msgs();
+    if (!*only || !strcmp(only, "spinners"))
+        bench_spinners();
+    if (!*only || !strcmp(only, "crashes"))
+        bench_crashes();
+    if (!*only || !strcmp(only, "idle"))
+        bench_idle();
+    return 0;
+}
