@@ -224,6 +224,23 @@ int lv_rt_spawn(lv_rt *rt, const char *name, lv_proc_fn fn, void *arg, lv_pid *o
     return 0;
 }
 
+int lv_rt_spawn_with_exit_hook(lv_rt *rt, const char *name, lv_proc_fn fn, void *arg,
+                               void (*on_exit)(void *ctx, const char *reason), void *ctx, lv_pid *out)
+{
+    lv_proc *p;
+    int err = spawn(rt, name, &p);
+    if (err)
+        return err;
+    p->fn = fn;
+    p->arg = arg;
+    p->on_exit = on_exit;
+    p->on_exit_ctx = ctx;
+    if (out)
+        *out = p->pid;
+    publish(rt, p);
+    return 0;
+}
+
 int lv_rt_spawn_handler(lv_rt *rt, const char *name, size_t state_size, void (*init)(void *state, void *arg),
                         void *arg, lv_handler_fn handler, lv_pid *out)
 {
