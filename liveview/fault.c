@@ -48,21 +48,27 @@ static const char *signal_name(int signo)
     }
 }
 
+size_t lv_fault_symbol(void *ip, bool return_address, char *name, size_t cap)
+{
+    unw_word_t off = 0;
+    /* a return address points after the call: look up the call itself */
+    unw_word_t at = (unw_word_t)ip - return_address;
+    unw_context_t uc;
+    unw_cursor_t c;
+    unw_getcontext(&uc);
+    uc.uc_mcontext.gregs[REG_RIP] = (greg_t)at; /* a cursor that starts at ip, to name it */
+    if (unw_init_local(&c, &uc) != 0 || unw_get_proc_name(&c, name, cap, &off) != 0)
+        snprintf(name, cap, "??");
+    return (size_t)off + return_address;
+}
+
 /* Prints IPs with symbol names; outside signal context only (names are resolved lazily). */
 void lv_fault_print_frames(FILE *out, void *const *frames, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         char name[128];
-        unw_word_t off = 0;
-        /* a return address points after the call: look up the call itself */
-        unw_word_t ip = (unw_word_t)frames[i] - (i > 0);
-        unw_context_t uc;
-        unw_cursor_t c;
-        unw_getcontext(&uc);
-        uc.uc_mcontext.gregs[REG_RIP] = (greg_t)ip; /* a cursor that starts at ip, to name it */
-        if (unw_init_local(&c, &uc) != 0 || unw_get_proc_name(&c, name, sizeof(name), &off) != 0)
-            strcpy(name, "??");
-        fprintf(out, "    #%zu %p in %s+0x%lx\n", i, frames[i], name, (unsigned long)(off + (i > 0)));
+        size_t off = lv_fault_symbol(frames[i], i > 0, name, sizeof(name));
+        fprintf(out, "    #%zu %p in %s+0x%zx\n", i, frames[i], name, off);
     }
 }
 

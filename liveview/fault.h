@@ -2,6 +2,7 @@
 #ifndef LV_FAULT_H
 #define LV_FAULT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <ucontext.h>
@@ -16,5 +17,7 @@ void lv_fault_thread_dispose(void);
 /* Return addresses of the stack interrupted at uc (from a signal handler). */
 size_t lv_fault_capture(ucontext_t *uc, void **frames, size_t max);
 void lv_fault_print_frames(FILE *out, void *const *frames, size_t n);
+/* Names the function holding ip; returns the offset into it. */
+size_t lv_fault_symbol(void *ip, bool return_address, char *name, size_t cap);
 
 #endif

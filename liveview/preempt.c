@@ -131,9 +131,14 @@ LV_NO_ASAN __attribute__((no_sanitize("undefined"))) static void on_preempt(int 
     (void)si;
     lv__sched *s = lv__current_sched();
     lv_proc *p = s ? s->current : NULL;
+    ucontext_t *uc = ctx;
+    lv__query *q = s ? atomic_load(&s->sample) : NULL;
+    if (q && p && p->pid == q->pid && atomic_compare_exchange_strong(&s->sample, &q, NULL)) {
+        q->nframes = lv_fault_capture(uc, q->frames, LV_MAX_FRAMES); /* it is running: unwind right here */
+        atomic_store(&q->done, 1);
+    }
     if (p == NULL || p->stack == NULL || !code.enabled)
         return;
-    ucontext_t *uc = ctx;
     uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
     uintptr_t lo = (uintptr_t)p->stack->base + 4096, hi = (uintptr_t)p->stack->base + p->stack->size;

@@ -126,6 +126,7 @@ lv__msgnode *lv__mq_take(lv_proc *p, bool (*match)(const lv_msg *, void *), void
             p->mq_tail = prev;
         n->next = NULL;
         p->mq_len--;
+        atomic_fetch_sub_explicit(&p->st_mailbox, 1, memory_order_relaxed);
         return n;
     }
     return NULL;
@@ -162,6 +163,7 @@ int lv__deliver(lv_rt *rt, lv_pid to, int kind, lv_pid from, const char *tag, co
         n->next = head;
     } while (!atomic_compare_exchange_weak_explicit(&p->inbox, &head, n, memory_order_release,
                                                     memory_order_relaxed));
+    atomic_fetch_add_explicit(&p->st_mailbox, 1, memory_order_relaxed);
     int expected = LV__WAITING;
     if (atomic_compare_exchange_strong(&p->state, &expected, LV__RUNNABLE))
         lv__make_runnable(p);
@@ -483,6 +485,8 @@ int lv_receive(const lv_msg **msg, bool (*match)(const lv_msg *m, void *ctx), vo
                 return LV_ETIMEDOUT;
             p->current_node = n;
             *msg = &n->msg;
+            if (atomic_load_explicit(&p->trace, memory_order_relaxed))
+                lv__trace_note(p, NULL, n->msg.tag, n->msg.from, n->msg.size);
             return 0;
         }
         if (timeout_ms > 0 && p->rx_timer == NULL)

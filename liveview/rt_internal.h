@@ -92,10 +92,33 @@ struct lv_proc {
     /* called on the scheduler when the process ends, before its arena is freed */
     void (*on_exit)(void *ctx, const char *reason);
     void *on_exit_ctx;
-    /* introspection */
-    uint64_t reductions;
-    uint64_t cpu_ns;
+    /* introspection: written by the owner, read by anyone */
+    const char *kind;
+    _Atomic uint64_t st_reductions, st_cpu_ns, st_cpu_prev_ns, st_cpu_cur_ns;
+    _Atomic uint64_t st_cpu_sec;
+    _Atomic size_t st_mailbox, st_memory;
+    _Atomic int preempted;
+    _Atomic(struct lv__trace *) trace;
 };
+
+typedef struct lv__trace {
+    uint64_t start_ns;
+    _Atomic size_t n;
+    size_t max;
+    lv_trace_entry entries[50];
+} lv__trace;
+
+/* A backtrace request, answered by the process's scheduler (or its signal handler while the
+ * process runs), so nobody else ever reads a stack that may be moving. */
+typedef struct lv__query {
+    struct lv__query *next;
+    lv_pid pid;
+    int err;
+    size_t nframes;
+    void *frames[LV_MAX_FRAMES];
+    _Atomic int done;
+    _Atomic int refs;
+} lv__query;
 
 typedef struct lv__runq {
     lv_proc *head, *tail;
@@ -132,6 +155,8 @@ struct lv__sched {
     _Atomic lv_pid running_pid;
     _Atomic uint64_t next_timer_ms; /* 0: none */
     _Atomic uint64_t preemptions, preempt_refused;
+    _Atomic(lv__query *) queries; /* backtrace requests */
+    _Atomic(lv__query *) sample;  /* the one the signal handler answers for a running process */
 };
 
 typedef struct lv__slot {
@@ -212,6 +237,10 @@ void lv__proc_yield(void);
 _Noreturn void lv__proc_switch_exit(void);
 void lv__sched_wake(lv__sched *s);
 void lv__sched_report_stuck(lv__sched *s, uint64_t ran_ns);
+void lv__answer_queries(lv__sched *s);
+void lv__query_release(lv__query *q);
+void lv__trace_note(lv_proc *p, const char *what, const char *tag, lv_pid from, size_t size);
+void lv__proc_account(lv_proc *p, uint64_t ran_ns);
 void lv__rt_set_sched_start_hook(lv_rt *rt, void (*fn)(void *ctx, int index, void *loop), void *ctx);
 void lv__sched_push_local(lv__sched *s, lv_proc *p);
 void lv__sched_run_ready(lv__sched *s);

@@ -120,4 +120,39 @@ int lv_register(const char *name, lv_pid pid);
 int lv_unregister(const char *name);
 int lv_whereis(lv_rt *rt, const char *name, lv_pid *out);
 
+/* ---- introspection: cheap enough to leave on; callable from any thread ---- */
+
+typedef struct lv_proc_info {
+    lv_pid pid;
+    char name[32];
+    const char *kind;   /* the view's name for view processes, else NULL */
+    const char *status; /* "running", "runnable", "preempted", "waiting" */
+    int scheduler;
+    size_t mailbox;     /* messages waiting */
+    size_t memory;      /* bytes: its arena plus the stack it holds, if any */
+    uint64_t reductions; /* dispatches so far */
+    uint64_t cpu_us;     /* total CPU time */
+    uint64_t cpu_us_last_s; /* CPU time in the last second */
+} lv_proc_info;
+
+/* Every live process; *out is malloc'd, the caller frees it. */
+int lv_rt_list(lv_rt *rt, lv_proc_info **out, size_t *n);
+int lv_rt_info(lv_rt *rt, lv_pid pid, lv_proc_info *out);
+/* The n processes that used the most CPU in the last second, most first. */
+int lv_rt_top(lv_rt *rt, lv_proc_info *out, size_t max, size_t *n);
+/* Appends a symbolized backtrace of pid, taken also while it spins. Waits at most timeout_ms. */
+int lv_rt_backtrace(lv_rt *rt, lv_pid pid, char *out, size_t cap, int timeout_ms);
+
+typedef struct lv_trace_entry {
+    uint64_t at_us; /* since the trace began */
+    char what[12];  /* "message", "timer", "down", "exit", "event", "reply", "push" */
+    char tag[48];
+    lv_pid from;
+    size_t size;
+} lv_trace_entry;
+
+/* Records pid's next messages, events and replies for up to max_ms or max entries (at most 50),
+ * whichever comes first; blocks meanwhile. */
+int lv_rt_trace(lv_rt *rt, lv_pid pid, int max_ms, size_t max, lv_trace_entry *out, size_t *n);
+
 #endif

@@ -190,6 +190,7 @@ void lv__proc_run(lv__sched *s, lv_proc *p)
         return;
     }
     atomic_store_explicit(&p->state, LV__RUNNING, memory_order_relaxed);
+    atomic_store_explicit(&p->preempted, 0, memory_order_relaxed);
     if (p->stack == NULL) {
         p->stack = lv__stack_get(s);
         if (p->stack == NULL) { /* no memory for a stack: retry later rather than fail the process */
@@ -213,9 +214,8 @@ void lv__proc_run(lv__sched *s, lv_proc *p)
     atomic_store_explicit(&s->running_since_ns, 0, memory_order_release);
     uint64_t dt = lv__now_ns() - t0;
     s->current = NULL;
-    p->cpu_ns += dt;
     s->busy_ns += dt;
-    p->reductions++;
+    lv__proc_account(p, dt);
     intptr_t why = (intptr_t)t.data;
     switch (why) {
     case SWITCH_WAIT:
@@ -230,6 +230,7 @@ void lv__proc_run(lv__sched *s, lv_proc *p)
         break;
     case SWITCH_YIELD:
         p->ctx = t.fctx;
+        atomic_store(&p->preempted, 1);
         atomic_store(&p->state, LV__RUNNABLE);
         push_yielded(s, p);
         s->yielded = true;
@@ -290,6 +291,8 @@ static void proc_entry(lv__transfer t)
                 abort();
             }
             p->current_node = n;
+            if (atomic_load_explicit(&p->trace, memory_order_relaxed))
+                lv__trace_note(p, NULL, n->msg.tag, n->msg.from, n->msg.size);
             p->handler(p->hstate, &n->msg);
             p->current_node = NULL;
             free(n);
@@ -306,9 +309,10 @@ static size_t run_ready(lv__sched *s)
 {
     size_t n = 0;
     drain_remote(s);
+    lv__answer_queries(s);
     lv__timers_fire(s, lv__sched_now_ms(s));
     lv_proc *p;
-    while ((p = pop_local(s)) != NULL) {
+    while (!atomic_load_explicit(&s->stop, memory_order_relaxed) && (p = pop_local(s)) != NULL) {
         s->yielded = false;
         lv__proc_run(s, p);
         n++;
@@ -316,9 +320,11 @@ static size_t run_ready(lv__sched *s)
             /* a process was preempted: let waiting sockets and timers in before it resumes */
             h2o_evloop_run(s->loop, 0);
             drain_remote(s);
+            lv__answer_queries(s);
             lv__timers_fire(s, lv__sched_now_ms(s));
         } else if ((n & 63) == 0) {
             drain_remote(s);
+            lv__answer_queries(s);
         }
     }
     return n;

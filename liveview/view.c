@@ -102,6 +102,7 @@ static void view_ensure_rendered(lv_view *v)
 
 static void reply(lv_view *v, const char *ref, const char *status, const char *response, size_t n)
 {
+    lv__trace_note(lv__current_proc(), "reply", response, 0, n);
     lv_buf frame = LV_BUF_INIT;
     lv_phx_reply(&frame, v->join_ref, ref, v->topic, status, response, n);
     lv__socket_send(v->sock, frame.data, frame.len);
@@ -127,6 +128,7 @@ static void send_changes(lv_view *v, const char *ref)
         reply(v, ref, "ok", resp.data, resp.len);
         lv_buf_free(&resp);
     } else if (diff.len) {
+        lv__trace_note(lv__current_proc(), "push", diff.data, 0, diff.len);
         lv_buf frame = LV_BUF_INIT;
         lv_phx_push(&frame, v->join_ref, v->topic, "diff", diff.data, diff.len);
         lv__socket_send(v->sock, frame.data, frame.len);
@@ -196,6 +198,7 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
         fprintf(stderr, "[salamander] %s: bad payload for event \"%s\" on %s: %s\n", v->peer, event, v->topic, err);
         reply(v, m.ref, "ok", "{}", 2);
     } else {
+        lv__trace_note(lv__current_proc(), "event", event, 0, 0);
         int rc = v->def->handle_event ? v->def->handle_event(v, event, (const lv_value *)value) : LV_ENOTFOUND;
         if (rc == LV_ENOTFOUND)
             fprintf(stderr, "[salamander] %s: unknown event \"%s\" for view %s (%s): ignored\n", v->peer, event,
@@ -255,6 +258,7 @@ static void channel_init(void *state, void *arg)
     lv_proc *p = lv__current_proc();
     p->on_exit = channel_exit;
     p->on_exit_ctx = v;
+    p->kind = a->def->name;
 }
 
 int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
@@ -353,6 +357,7 @@ static void page_init(void *state, void *arg)
     lv_proc *p = lv__current_proc();
     p->on_exit = page_exit;
     p->on_exit_ctx = v;
+    p->kind = a->def->name;
 }
 
 int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, lv_page_done done, void *ctx,
