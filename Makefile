@@ -17,7 +17,7 @@ export ASAN_OPTIONS  ?= allow_user_segv_handler=1:detect_stack_use_after_return=
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=0
 
 LV_SRC     := $(wildcard liveview/*.c)
-SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+SERVER_SRC := $(filter-out server/main.c server/lvctl_main.c,$(wildcard server/*.c))
 LVTC_SRC   := $(wildcard templates/*.c)
 TEMPLATES  := $(wildcard examples/*/*.lv.html)
 VIEW_SRC   := $(wildcard examples/*/*.c)
@@ -29,7 +29,7 @@ obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 CORE_SRC := $(LV_SRC) $(SERVER_SRC) $(VIEW_SRC)
 
 .PHONY: all run test deps test-c test-js test-e2e test-templates clean format bench-render bench-runtime
-all: $(BUILD)/salamander $(BUILD)/lvtc
+all: $(BUILD)/salamander $(BUILD)/lvtc $(BUILD)/lvctl
 
 # ---- set-up: packages -------------------------------------------------------------------------
 $(BUILD)/.apt-stamp: Makefile
@@ -83,6 +83,9 @@ $(BUILD)/gen/%.lv.h: %.lv.html $(BUILD)/lvtc
 $(BUILD)/salamander: $(call obj,opt,$(CORE_SRC) server/main.c) $(BUILD)/js/.stamp
 	$(CC) $(call obj,opt,$(CORE_SRC) server/main.c) $(LIBS) -o $@
 
+$(BUILD)/lvctl: $(call obj,opt,server/lvctl_main.c)
+	$(CC) $^ -o $@
+
 # ---- client -----------------------------------------------------------------------------------
 JS_SRC := $(wildcard js/src/*.js) js/build.mjs
 $(BUILD)/js/.stamp: $(JS_SRC) js/node_modules/.stamp
@@ -116,6 +119,16 @@ test-e2e: deps $(BUILD)/salamander
 
 test: deps all
 	@./tests/run_all.sh
+
+# ---- benchmarks: optimized builds only; each prints BENCH lines ----
+$(BUILD)/bench/runtime_bench: $(call obj,opt,tests/bench/runtime_bench.c $(LV_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(LIBS) -o $@
+
+bench-runtime: $(BUILD)/bench/runtime_bench
+	./$(BUILD)/bench/runtime_bench
+
+-include tests/bench/bench.mk
 
 run: deps all
 	./$(BUILD)/salamander $(ARGS)

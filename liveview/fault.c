@@ -138,7 +138,7 @@ LV_NO_ASAN __attribute__((no_sanitize("undefined"))) static void on_fault(int si
     f->code = si->si_code;
     f->addr = si->si_addr;
     f->ip = (void *)uc->uc_mcontext.gregs[REG_RIP];
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = lv__page_size();
     uintptr_t guard = (uintptr_t)p->stack->base;
     f->overflow = signo == SIGSEGV && (uintptr_t)si->si_addr >= guard && (uintptr_t)si->si_addr < guard + page;
     f->nframes = lv_fault_capture(uc, f->frames, LV_MAX_FRAMES);

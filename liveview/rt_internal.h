@@ -145,7 +145,8 @@ struct lv__sched {
     lv__timer *wheel[1024];
     uint64_t wheel_now;
     size_t ntimers;
-    uint64_t busy_ns, last_dispatch_ns;
+    _Atomic uint64_t busy_ns; /* time spent running processes */
+    uint64_t last_dispatch_ns;
     _Atomic int stop;
     /* read by the monitor thread */
     int tid;
@@ -208,7 +209,7 @@ lv__sched *lv__current_sched(void);
 lv_proc *lv__current_proc(void);
 lv_proc *lv__lookup_locked(lv_rt *rt, lv_pid pid, pthread_mutex_t **lock);
 void lv__make_runnable(lv_proc *p);
-void lv__proc_run(lv__sched *s, lv_proc *p);
+uint64_t lv__proc_run(lv__sched *s, lv_proc *p, uint64_t t0);
 void lv__proc_destroy(lv_proc *p);
 /* Spawns fn with a hook run when it ends (crash included), for state owned outside its arena. */
 int lv_rt_spawn_with_exit_hook(lv_rt *rt, const char *name, lv_proc_fn fn, void *arg,
@@ -240,7 +241,8 @@ void lv__sched_report_stuck(lv__sched *s, uint64_t ran_ns);
 void lv__answer_queries(lv__sched *s);
 void lv__query_release(lv__query *q);
 void lv__trace_note(lv_proc *p, const char *what, const char *tag, lv_pid from, size_t size);
-void lv__proc_account(lv_proc *p, uint64_t ran_ns);
+void lv__proc_account(lv_proc *p, uint64_t ran_ns, uint64_t now_ns);
+size_t lv__page_size(void);
 void lv__rt_set_sched_start_hook(lv_rt *rt, void (*fn)(void *ctx, int index, void *loop), void *ctx);
 void lv__sched_push_local(lv__sched *s, lv_proc *p);
 void lv__sched_run_ready(lv__sched *s);

@@ -135,6 +135,16 @@ typedef struct lv_proc_info {
     uint64_t cpu_us_last_s; /* CPU time in the last second */
 } lv_proc_info;
 
+typedef struct lv_sched_stats {
+    uint64_t busy_ns;        /* time spent running processes since start */
+    uint64_t preemptions;    /* processes preempted */
+    uint64_t preempt_refused; /* signals that found no safe point (runtime or library code) */
+} lv_sched_stats;
+
+int lv_rt_schedulers(lv_rt *rt);
+void lv_rt_sched_stats(lv_rt *rt, int index, lv_sched_stats *out);
+size_t lv_rt_process_count(lv_rt *rt);
+
 /* Every live process; *out is malloc'd, the caller frees it. */
 int lv_rt_list(lv_rt *rt, lv_proc_info **out, size_t *n);
 int lv_rt_info(lv_rt *rt, lv_pid pid, lv_proc_info *out);

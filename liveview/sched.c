@@ -25,6 +25,17 @@ uint64_t lv__now_ns(void)
 
 lv__sched *lv__current_sched(void) { return tls_sched; }
 
+size_t lv__page_size(void)
+{
+    static _Atomic size_t page;
+    size_t p = atomic_load_explicit(&page, memory_order_relaxed);
+    if (p == 0) {
+        p = (size_t)sysconf(_SC_PAGESIZE);
+        atomic_store_explicit(&page, p, memory_order_relaxed);
+    }
+    return p;
+}
+
 lv_proc *lv__current_proc(void) { return tls_sched ? tls_sched->current : NULL; }
 
 uint64_t lv__sched_now_ms(lv__sched *s)
@@ -44,7 +55,7 @@ lv__stack *lv__stack_get(lv__sched *s)
         s->stack_pool_len--;
         return st;
     }
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = lv__page_size();
     size_t size = s->rt->cfg.stack_size + page;
     void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
                       -1, 0);
@@ -68,7 +79,7 @@ lv__stack *lv__stack_get(lv__sched *s)
 
 void lv__stack_unmap(lv__stack *st)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = lv__page_size();
     LV_LSAN_UNREGISTER_ROOT((char *)st->base + page, st->size - page);
     munmap(st->base, st->size);
     free(st);
@@ -76,7 +87,7 @@ void lv__stack_unmap(lv__stack *st)
 
 void lv__stack_put(lv__sched *s, lv__stack *st)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = lv__page_size();
     /* a stack abandoned mid-call (crash, kill) still carries the redzones of its frames */
     LV_ASAN_UNPOISON((char *)st->base + page, st->size - page);
     if (s->stack_pool_len >= 256) {
@@ -181,13 +192,14 @@ enum { SWITCH_WAIT = 1, SWITCH_YIELD, SWITCH_IDLE, SWITCH_EXIT };
 
 static void proc_entry(lv__transfer t);
 
-/* Runs p until it waits, yields, finishes its messages or ends. */
-void lv__proc_run(lv__sched *s, lv_proc *p)
+/* Runs p until it waits, yields, finishes its messages or ends. t0 is the current time; returns
+ * the time at the end, so back-to-back dispatches read the clock once each. */
+uint64_t lv__proc_run(lv__sched *s, lv_proc *p, uint64_t t0)
 {
     if (atomic_load(&p->kill_requested)) {
         p->exit_reason = LV_REASON_KILLED;
         lv__proc_destroy(p);
-        return;
+        return t0;
     }
     atomic_store_explicit(&p->state, LV__RUNNING, memory_order_relaxed);
     atomic_store_explicit(&p->preempted, 0, memory_order_relaxed);
@@ -196,26 +208,25 @@ void lv__proc_run(lv__sched *s, lv_proc *p)
         if (p->stack == NULL) { /* no memory for a stack: retry later rather than fail the process */
             atomic_store(&p->state, LV__RUNNABLE);
             lv__sched_push_local(s, p);
-            return;
+            return t0;
         }
         p->ctx = make_fcontext((char *)p->stack->base + p->stack->size, p->stack->size, proc_entry);
     }
     s->current = p;
-    uint64_t t0 = lv__now_ns();
     s->last_dispatch_ns = t0;
     atomic_store_explicit(&s->running_pid, p->pid, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->dispatch_seq, 1, memory_order_relaxed);
     atomic_store_explicit(&s->running_since_ns, t0, memory_order_release);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = lv__page_size();
     void *fake = NULL;
     LV_ASAN_START_SWITCH(&fake, (char *)p->stack->base + page, p->stack->size - page);
     lv__transfer t = jump_fcontext(p->ctx, p);
     LV_ASAN_FINISH_SWITCH(fake, NULL, NULL);
     atomic_store_explicit(&s->running_since_ns, 0, memory_order_release);
-    uint64_t dt = lv__now_ns() - t0;
+    uint64_t t1 = lv__now_ns(), dt = t1 - t0;
     s->current = NULL;
-    s->busy_ns += dt;
-    lv__proc_account(p, dt);
+    atomic_fetch_add_explicit(&s->busy_ns, dt, memory_order_relaxed);
+    lv__proc_account(p, dt, t1);
     intptr_t why = (intptr_t)t.data;
     switch (why) {
     case SWITCH_WAIT:
@@ -250,6 +261,7 @@ void lv__proc_run(lv__sched *s, lv_proc *p)
         lv__proc_destroy(p);
         break;
     }
+    return t1;
 }
 
 /* Leaves the current process for the scheduler; returns when the scheduler resumes it. */
@@ -312,9 +324,10 @@ static size_t run_ready(lv__sched *s)
     lv__answer_queries(s);
     lv__timers_fire(s, lv__sched_now_ms(s));
     lv_proc *p;
+    uint64_t now = lv__now_ns();
     while (!atomic_load_explicit(&s->stop, memory_order_relaxed) && (p = pop_local(s)) != NULL) {
         s->yielded = false;
-        lv__proc_run(s, p);
+        now = lv__proc_run(s, p, now);
         n++;
         if (s->yielded && s->receiver != NULL && s->rt->cfg.schedulers > 0) {
             /* a process was preempted: let waiting sockets and timers in before it resumes */
@@ -322,6 +335,7 @@ static size_t run_ready(lv__sched *s)
             drain_remote(s);
             lv__answer_queries(s);
             lv__timers_fire(s, lv__sched_now_ms(s));
+            now = lv__now_ns();
         } else if ((n & 63) == 0) {
             drain_remote(s);
             lv__answer_queries(s);

@@ -298,6 +298,8 @@ int lv_server_run(lv_server *srv)
         fprintf(stderr, "salamander: cannot start the schedulers\n");
         return -1;
     }
+    if (lv_admin_start(&srv->admin, srv->rt, srv->cfg.admin_path) != 0)
+        return -1;
     fprintf(stderr,
             "[salamander] serving http://%s:%d/ (calculator) and /thermostat with %d scheduler%s; "
             "session capacity %zu (open-file limit)\n",
@@ -312,6 +314,7 @@ int lv_server_run(lv_server *srv)
 void lv_server_dispose(lv_server *srv)
 {
     /* process exit reclaims sockets and h2o state; only what a leak checker would flag is freed */
+    lv_admin_stop(&srv->admin);
     free(srv->script);
     srv->script = NULL;
 }

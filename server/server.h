@@ -8,6 +8,7 @@
 #include <h2o.h>
 
 #include "liveview/socket.h"
+#include "server/admin.h"
 #include "server/config.h"
 
 typedef struct lv_server {
@@ -23,7 +24,7 @@ typedef struct lv_server {
     size_t script_len;
     size_t max_sessions; /* from the open-file limit */
     _Atomic size_t ws_open;
-    int listen_fd_probe; /* -1, or a bound socket kept to fail fast when the port is taken */
+    lv_admin admin;
 } lv_server;
 
 int lv_server_init(lv_server *srv, const lv_config *cfg, const lv_route *routes, size_t nroutes);
