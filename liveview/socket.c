@@ -26,6 +26,9 @@ struct lv_socket {
     int refs;  /* the transport + one per live channel process */
     channel *channels;
     size_t nchannels, cap;
+    /* token bucket for max_events_per_s */
+    double tokens;
+    uint64_t refilled_ms;
     char peer[64];
 };
 
@@ -42,6 +45,7 @@ void lv_endpoint_init(lv_endpoint *ep, lv_rt *rt, const lv_route *routes, size_t
     ep->token_max_age_s = 14 * 24 * 3600;
     ep->now_s = wall_clock_s;
     ep->script_url = "/assets/salamander.js";
+    ep->max_events_per_s = 1000;
     lv_random(ep->secret, sizeof(ep->secret));
     lv__view_global_init();
 }
@@ -63,6 +67,8 @@ lv_socket *lv_socket_open(const lv_endpoint *ep, const lv_transport_ops *ops, vo
     s->ops = ops;
     s->ctx = ctx;
     s->refs = 1;
+    s->tokens = ep->max_events_per_s;
+    s->refilled_ms = lv_rt_now_ms(ep->rt);
     snprintf(s->peer, sizeof(s->peer), "%s", peer ? peer : "?");
     return s;
 }
@@ -238,10 +244,34 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
     s->refs++;
 }
 
+/* Token bucket: a burst of one second's allowance, refilled continuously. */
+static bool within_rate(lv_socket *s)
+{
+    uint32_t rate = s->ep->max_events_per_s;
+    if (rate == 0)
+        return true;
+    uint64_t now = lv_rt_now_ms(s->ep->rt);
+    s->tokens += (double)(now - s->refilled_ms) * rate / 1000.0;
+    if (s->tokens > rate)
+        s->tokens = rate;
+    s->refilled_ms = now;
+    if (s->tokens < 1)
+        return false;
+    s->tokens -= 1;
+    return true;
+}
+
 void lv_socket_frame(lv_socket *s, const char *text, size_t len)
 {
     lv_phx_msg m;
     char err[160];
+    if (!within_rate(s)) {
+        fprintf(stderr, "[salamander] %s: more than %u frames per second: disconnected\n", s->peer,
+                s->ep->max_events_per_s);
+        if (!s->gone)
+            s->ops->close(s->ctx, 1008, "rate limit exceeded");
+        return;
+    }
     if (lv_phx_parse(text, len, &m, err, sizeof(err)) != 0) {
         fprintf(stderr, "[salamander] %s: malformed frame: %s\n", s->peer, err);
         char reason[120];

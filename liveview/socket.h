@@ -27,6 +27,7 @@ typedef struct lv_endpoint {
     const char *script_url;   /* the client bundle, put in every page */
     const char *extra_head;   /* optional HTML added to <head> (styles) */
     uint64_t (*now_s)(void); /* wall clock in seconds; tests replace it */
+    uint32_t max_events_per_s; /* per socket; a client above it is disconnected (0: no limit) */
 } lv_endpoint;
 
 /* Fills defaults (a random secret, real clock). */

@@ -18,6 +18,7 @@ void lv_config_defaults(lv_config *cfg)
     cfg->max_frame = (size_t)1 << 20;
     cfg->heap_limit = (size_t)64 << 20;
     cfg->token_max_age_s = 14 * 24 * 3600;
+    cfg->max_events_per_s = 1000;
 }
 
 void lv_config_usage(FILE *out)
@@ -31,6 +32,9 @@ void lv_config_usage(FILE *out)
                  "  --assets DIR           built client bundle (default: js/ beside the binary)\n"
                  "  --max-frame BYTES      largest WebSocket message accepted (default 1048576)\n"
                  "  --heap-limit BYTES     per-process memory limit (default 67108864)\n"
+                 "  --allow-origin LIST    extra origins (comma-separated, e.g. https://app.example) allowed\n"
+                 "                         to open WebSockets; the page's own origin always is\n"
+                 "  --max-events N         frames per second per socket before it is cut off (default 1000)\n"
                  "  --official-client      serve the official phoenix_live_view client\n"
                  "  --help                 this text\n");
 }
@@ -99,7 +103,12 @@ int lv_config_parse(lv_config *cfg, int argc, char **argv, FILE *out, FILE *err)
             bad = copy_path(cfg->secret_file, sizeof(cfg->secret_file), val);
         else if (strcmp(flag, "--assets") == 0)
             bad = copy_path(cfg->assets_dir, sizeof(cfg->assets_dir), val);
-        else if (strcmp(flag, "--max-frame") == 0)
+        else if (strcmp(flag, "--allow-origin") == 0)
+            bad = copy_path(cfg->allow_origins, sizeof(cfg->allow_origins), val);
+        else if (strcmp(flag, "--max-events") == 0) {
+            bad = parse_size(val, 1, 1000000, &n);
+            cfg->max_events_per_s = (unsigned)n;
+        } else if (strcmp(flag, "--max-frame") == 0)
             bad = parse_size(val, 1024, (size_t)64 << 20, &cfg->max_frame);
         else if (strcmp(flag, "--heap-limit") == 0)
             bad = parse_size(val, (size_t)64 << 10, (size_t)1 << 40, &cfg->heap_limit);

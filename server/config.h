@@ -17,6 +17,8 @@ typedef struct lv_config {
     size_t heap_limit;    /* per-process memory limit */
     int token_max_age_s;  /* session/static token lifetime */
     int official_client;  /* serve phoenix_live_view's client instead of ours (compatibility tests) */
+    char allow_origins[512];   /* comma-separated extra origins allowed to open WebSockets */
+    unsigned max_events_per_s; /* per socket */
 } lv_config;
 
 void lv_config_defaults(lv_config *cfg);

@@ -265,6 +265,7 @@ int lv_server_init(lv_server *srv, const lv_config *cfg, const lv_route *routes,
     lv_endpoint_init(&srv->endpoint, srv->rt, routes, nroutes);
     srv->endpoint.script_url = srv->script_url;
     srv->endpoint.token_max_age_s = (uint64_t)cfg->token_max_age_s;
+    srv->endpoint.max_events_per_s = cfg->max_events_per_s;
     if (lv_server_load_secret(srv) != 0)
         return -1;
     srv->threads = calloc((size_t)cfg->schedulers, sizeof(lv_server_thread));

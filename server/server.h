@@ -33,5 +33,6 @@ int lv_server_run(lv_server *srv);
 void lv_server_dispose(lv_server *srv);
 int lv_server_ws_upgrade(lv_server *srv, h2o_req_t *req);
 int lv_server_load_secret(lv_server *srv);
+bool lv_server_origin_allowed(lv_server *srv, h2o_req_t *req, h2o_iovec_t origin);
 
 #endif

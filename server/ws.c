@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "server/server.h"
+
+#include <h2o/http1.h>
 #include "server/ws_frame.h"
 
 #define MAX_OUT_QUEUE ((size_t)4 << 20) /* a client that reads nothing is cut off past this */
@@ -154,6 +156,7 @@ static void on_read(h2o_socket_t *sock, const char *err)
         }
         if (c->dead)
             break;
+        lv_ws_msg_done(&c->parser);
         if (c->sock)
             h2o_buffer_consume(&sock->input, consumed);
     }
@@ -211,6 +214,26 @@ static int bad_request(h2o_req_t *req, int status, const char *reason, const cha
     return 0;
 }
 
+/* Same origin (scheme://Host of this request), or listed with --allow-origin. Clients that send
+ * no Origin (load generators, native apps) are not browsers and cannot be tricked by a page. */
+bool lv_server_origin_allowed(lv_server *srv, h2o_req_t *req, h2o_iovec_t origin)
+{
+    const char *sep = memchr(origin.base, ':', origin.len);
+    if (sep && origin.base + origin.len - sep > 3 && memcmp(sep, "://", 3) == 0) {
+        const char *host = sep + 3;
+        size_t host_len = (size_t)(origin.base + origin.len - host);
+        if (host_len == req->authority.len && memcmp(host, req->authority.base, host_len) == 0)
+            return true;
+    }
+    for (const char *p = srv->cfg.allow_origins; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == origin.len && memcmp(p, origin.base, n) == 0)
+            return true;
+        p += n + (p[n] == ',');
+    }
+    return false;
+}
+
 int lv_server_ws_upgrade(lv_server *srv, h2o_req_t *req)
 {
     h2o_iovec_t upgrade = header_value(req, H2O_TOKEN_UPGRADE);
@@ -219,6 +242,12 @@ int lv_server_ws_upgrade(lv_server *srv, h2o_req_t *req)
         return bad_request(req, 400, "Bad Request", "expected a WebSocket upgrade\n");
     if (key.base == NULL || key.len != 24)
         return bad_request(req, 400, "Bad Request", "missing or malformed Sec-WebSocket-Key\n");
+    h2o_iovec_t origin = header_value_by_name(req, "origin");
+    if (origin.base != NULL && !lv_server_origin_allowed(srv, req, origin)) {
+        fprintf(stderr, "[salamander] WebSocket upgrade from foreign origin %.*s refused\n", (int)origin.len,
+                origin.base);
+        return bad_request(req, 403, "Forbidden", "origin not allowed\n");
+    }
     if (srv->max_sessions && atomic_load(&srv->ws_open) >= srv->max_sessions) {
         fprintf(stderr, "[salamander] session capacity (%zu) reached: upgrade refused\n", srv->max_sessions);
         return bad_request(req, 503, "Service Unavailable", "session capacity reached\n");
