@@ -80,8 +80,14 @@ $(BUILD)/gen/%.lv.h: %.lv.html $(BUILD)/lvtc
 	@mkdir -p $(dir $@)
 	$(BUILD)/lvtc $< -o $@
 
-$(BUILD)/salamander: $(call obj,opt,$(CORE_SRC) server/main.c) $(BUILD)/js/.stamp
-	$(CC) $(call obj,opt,$(CORE_SRC) server/main.c) $(LIBS) -o $@
+# -rdynamic: view modules loaded by `lvctl upgrade` call the runtime inside the executable
+$(BUILD)/salamander: $(call obj,opt,$(CORE_SRC) server/main.c) $(BUILD)/js/.stamp $(BUILD)/views/calculator_fixed.so
+	$(CC) -rdynamic $(call obj,opt,$(CORE_SRC) server/main.c) $(LIBS) -o $@
+
+# The talk's fix, built beside the buggy calculator, for `lvctl upgrade`.
+$(BUILD)/views/calculator_fixed.so: examples/calculator/calculator.c $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) -fPIC -shared -DLV_CALCULATOR_FIXED $< -o $@
 
 $(BUILD)/lvctl: $(call obj,opt,server/lvctl_main.c)
 	$(CC) $^ -o $@

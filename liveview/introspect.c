@@ -53,7 +53,7 @@ static void fill_info(lv_rt *rt, lv_proc *p, lv_proc_info *out)
     memset(out, 0, sizeof(*out));
     out->pid = p->pid;
     snprintf(out->name, sizeof(out->name), "%s", p->name);
-    out->kind = p->kind;
+    out->kind = atomic_load_explicit(&p->kind, memory_order_relaxed);
     out->scheduler = p->sched->index;
     out->mailbox = atomic_load_explicit(&p->st_mailbox, memory_order_relaxed);
     out->memory = atomic_load_explicit(&p->st_memory, memory_order_relaxed);

@@ -120,9 +120,33 @@ static int find_exe_text(struct dl_phdr_info *info, size_t size, void *data)
     return 1;
 }
 
+/* Text of view modules loaded by hot upgrades: application code too. */
+#define MAX_MODULES 64
+static struct {
+    _Atomic uintptr_t lo, hi;
+} modules[MAX_MODULES];
+static _Atomic int nmodules;
+
+void lv__preempt_add_code(uintptr_t lo, uintptr_t hi)
+{
+    int i = atomic_load(&nmodules);
+    if (i >= MAX_MODULES)
+        return;
+    atomic_store(&modules[i].lo, lo);
+    atomic_store(&modules[i].hi, hi);
+    atomic_store(&nmodules, i + 1); /* published last: the handler never sees half an entry */
+}
+
 static bool safe_point(uintptr_t pc)
 {
-    return pc >= code.exe_lo && pc < code.exe_hi && !(pc >= code.rt_lo && pc < code.rt_hi);
+    if (pc >= code.exe_lo && pc < code.exe_hi)
+        return !(pc >= code.rt_lo && pc < code.rt_hi);
+    int n = atomic_load_explicit(&nmodules, memory_order_acquire);
+    for (int i = 0; i < n; i++)
+        if (pc >= atomic_load_explicit(&modules[i].lo, memory_order_relaxed) &&
+            pc < atomic_load_explicit(&modules[i].hi, memory_order_relaxed))
+            return true;
+    return false;
 }
 
 LV_NO_ASAN __attribute__((no_sanitize("undefined"))) static void on_preempt(int signo, siginfo_t *si, void *ctx)

@@ -93,7 +93,7 @@ struct lv_proc {
     void (*on_exit)(void *ctx, const char *reason);
     void *on_exit_ctx;
     /* introspection: written by the owner, read by anyone */
-    const char *kind;
+    _Atomic(const char *) kind;
     _Atomic uint64_t st_reductions, st_cpu_ns, st_cpu_prev_ns, st_cpu_cur_ns;
     _Atomic uint64_t st_cpu_sec;
     _Atomic size_t st_mailbox, st_memory;

@@ -36,9 +36,17 @@ static channel *find_channel(lv_socket *s, const char *topic);
 
 static uint64_t wall_clock_s(void) { return (uint64_t)time(NULL); }
 
+const lv_view_def *lv_endpoint_view(const lv_endpoint *ep, const lv_route *route)
+{
+    const lv_view_def *up = atomic_load(&ep->upgraded[route - ep->routes]);
+    return up ? up : route->view;
+}
+
 void lv_endpoint_init(lv_endpoint *ep, lv_rt *rt, const lv_route *routes, size_t nroutes)
 {
     memset(ep, 0, sizeof(*ep));
+    if (nroutes > LV_MAX_ROUTES)
+        nroutes = LV_MAX_ROUTES;
     ep->rt = rt;
     ep->routes = routes;
     ep->nroutes = nroutes;
@@ -115,14 +123,9 @@ void lv__socket_channel_ended(lv_socket *s, const char *topic, lv_pid pid, const
         if (!s->gone && strcmp(reason, LV_REASON_NORMAL) != 0) {
             /* the client rejoins with backoff and the view mounts afresh */
             lv_buf frame = LV_BUF_INIT;
-            if (joined) {
-                lv_buf_putc(&frame, '[');
-                lv_buf_put_json_str(&frame, c->join_ref, strlen(c->join_ref));
-                lv_buf_putc(&frame, ',');
-                lv_buf_put_json_str(&frame, c->join_ref, strlen(c->join_ref));
-                lv_buf_putc(&frame, ',');
-                lv_buf_put_json_str(&frame, topic, strlen(topic));
-                lv_buf_puts(&frame, ",\"phx_error\",{\"reason\":\"channel_crash\"}]");
+            if (joined) { /* phx_error carries the join ref as its ref too */
+                static const char crash[] = "{\"reason\":\"channel_crash\"}";
+                lv_phx_frame(&frame, c->join_ref, c->join_ref, topic, "phx_error", crash, sizeof(crash) - 1);
             } else {
                 static const char crashed[] = "{\"reason\":\"join crashed\"}";
                 lv_phx_reply(&frame, c->join_ref, c->join_ref, topic, "error", crashed, sizeof(crashed) - 1);
@@ -190,9 +193,10 @@ static const char *verify_join(lv_socket *s, const lv_phx_msg *m, const lv_view_
         path = "/";
     size_t plen = strcspn(path, "?#");
     const lv_route *route = lv_endpoint_route(ep, path, plen);
-    if (route == NULL || strcmp(route->view->name, view_name) != 0)
+    const lv_view_def *current = route ? lv_endpoint_view(ep, route) : NULL;
+    if (current == NULL || strcmp(current->name, view_name) != 0)
         goto Exit;
-    *view = route->view;
+    *view = current;
     reason = NULL;
 Exit:
     json_decref(tok);

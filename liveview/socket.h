@@ -18,6 +18,8 @@ typedef struct lv_route {
     const lv_view_def *view;
 } lv_route;
 
+#define LV_MAX_ROUTES 32
+
 typedef struct lv_endpoint {
     lv_rt *rt;
     const lv_route *routes;
@@ -28,11 +30,18 @@ typedef struct lv_endpoint {
     const char *extra_head;   /* optional HTML added to <head> (styles) */
     uint64_t (*now_s)(void); /* wall clock in seconds; tests replace it */
     uint32_t max_events_per_s; /* per socket; a client above it is disconnected (0: no limit) */
+    /* hot upgrades: the newest code of route i, when it was upgraded */
+    _Atomic(const lv_view_def *) upgraded[LV_MAX_ROUTES];
 } lv_endpoint;
 
 /* Fills defaults (a random secret, real clock). */
 void lv_endpoint_init(lv_endpoint *ep, lv_rt *rt, const lv_route *routes, size_t nroutes);
 const lv_route *lv_endpoint_route(const lv_endpoint *ep, const char *path, size_t len);
+/* The code that serves a route now: its view, or the newest upgrade of it. */
+const lv_view_def *lv_endpoint_view(const lv_endpoint *ep, const lv_route *route);
+/* Hot upgrade: loads views from a shared object and switches every live session of each view
+ * it holds between two messages. On error nothing changes and msg says why. */
+int lv_endpoint_upgrade(lv_endpoint *ep, const char *so_path, char *msg, size_t cap);
 
 typedef struct lv_transport_ops {
     void (*send)(void *ctx, const char *frame, size_t len); /* one text frame */

@@ -209,6 +209,44 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
     lv_phx_msg_dispose(&m);
 }
 
+/* Switches this session to new code between two messages: migrates the state (code_change, or
+ * kept as is when the layout did not change), and pushes a whole new tree when the template
+ * changed, so the client gets the new statics. */
+static void handle_upgrade(lv_view *v, const void *data)
+{
+    const lv_view_def *nd;
+    memcpy(&nd, data, sizeof(nd));
+    if (nd == v->def)
+        return;
+    const lv_view_def *old = v->def;
+    if (nd->code_change != NULL) {
+        void *ns = lv_alloc(nd->state_size ? nd->state_size : 1);
+        memset(ns, 0, nd->state_size);
+        nd->code_change(v, v->state, old->state_size, ns);
+        lv_free(v->state);
+        v->state = ns;
+    }
+    v->def = nd;
+    atomic_store(&lv__current_proc()->kind, nd->name);
+    fprintf(stderr, "[salamander] process <%llu> (%s on %s) now runs the upgraded code\n",
+            (unsigned long long)v->pid, nd->name, v->topic);
+    if (nd->tmpl == old->tmpl) {
+        send_changes(v, NULL);
+        return;
+    }
+    lv_rendered_free(v->rd);
+    v->rd = NULL;
+    view_ensure_rendered(v);
+    lv_buf rendered = LV_BUF_INIT;
+    if (lv_rendered_full(v->rd, v->state, &rendered) != 0)
+        lv_crash("render failed after the upgrade");
+    lv_buf frame = LV_BUF_INIT;
+    lv_phx_push(&frame, v->join_ref, v->topic, "diff", rendered.data, rendered.len);
+    lv__socket_send(v->sock, frame.data, frame.len);
+    lv_buf_free(&frame);
+    lv_buf_free(&rendered);
+}
+
 static void channel_exit(void *ctx, const char *reason)
 {
     lv_view *v = ctx;
@@ -227,6 +265,8 @@ static void channel_handler(void *state, const lv_msg *msg)
             handle_event_frame(v, msg->data, msg->size);
         else if (strcmp(msg->tag, "leave") == 0 || strcmp(msg->tag, "gone") == 0)
             lv_exit(LV_REASON_NORMAL);
+        else if (strcmp(msg->tag, "upgrade") == 0 && msg->size == sizeof(lv_view_def *))
+            handle_upgrade(v, msg->data);
         return;
     }
     if (v->def->handle_info)
@@ -258,7 +298,7 @@ static void channel_init(void *state, void *arg)
     lv_proc *p = lv__current_proc();
     p->on_exit = channel_exit;
     p->on_exit_ctx = v;
-    p->kind = a->def->name;
+    atomic_store(&p->kind, a->def->name);
 }
 
 int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
@@ -357,7 +397,7 @@ static void page_init(void *state, void *arg)
     lv_proc *p = lv__current_proc();
     p->on_exit = page_exit;
     p->on_exit_ctx = v;
-    p->kind = a->def->name;
+    atomic_store(&p->kind, a->def->name);
 }
 
 int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, lv_page_done done, void *ctx,
@@ -369,9 +409,10 @@ int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url
     job->done = done;
     job->ctx = ctx;
     job->refs = 2;
-    page_init_args a = {ep, route->view, job, url};
+    const lv_view_def *def = lv_endpoint_view(ep, route);
+    page_init_args a = {ep, def, job, url};
     lv_pid pid;
-    int err = lv_rt_spawn_handler(ep->rt, route->view->name, sizeof(lv_view), page_init, &a, page_handler, &pid);
+    int err = lv_rt_spawn_handler(ep->rt, def->name, sizeof(lv_view), page_init, &a, page_handler, &pid);
     if (err == 0)
         err = lv__deliver(ep->rt, pid, LV_MSG_SYSTEM, 0, "render", NULL, 0, 0);
     if (err) {

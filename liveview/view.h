@@ -28,13 +28,19 @@ typedef struct lv_view_def {
      * the client without a diff, and the session and its state carry on. */
     int (*handle_event)(lv_view *v, const char *event, const lv_value *payload);
     void (*handle_info)(lv_view *v, const lv_msg *msg);
+    /* Optional, for hot upgrades: fills new_state (this version's layout, zeroed) from the state
+     * of the version being replaced (old_size bytes). Without it the state is kept as is, which
+     * requires the same layout. */
+    void (*code_change)(lv_view *v, const void *old_state, size_t old_size, void *new_state);
 } lv_view_def;
 
 /* Declares view `type`: the state struct `type`, the template compiled into `type##_template`.
  * Any callback may be NULL. Defines `const lv_view_def type##_view`. */
-#define LV_VIEW(type, mount_fn, event_fn, info_fn)                                                                \
+#define LV_VIEW(type, mount_fn, event_fn, info_fn) LV_VIEW_UPGRADABLE(type, mount_fn, event_fn, info_fn, NULL)
+/* The same, with a code_change callback for hot upgrades from an older layout. */
+#define LV_VIEW_UPGRADABLE(type, mount_fn, event_fn, info_fn, code_change_fn)                                     \
     __attribute__((visibility("default"))) const lv_view_def type##_view = {                                     \
-        LV_ABI_VERSION, #type, sizeof(type), &type##_template, (mount_fn), (event_fn), (info_fn)}
+        LV_ABI_VERSION, #type, sizeof(type), &type##_template, (mount_fn), (event_fn), (info_fn), (code_change_fn)}
 
 void *lv_state(lv_view *v);
 bool lv_connected(const lv_view *v);

@@ -176,7 +176,12 @@ static const char *run_command(lv_admin *a, char *line, FILE *out)
     } else if (!strcmp(cmd, "stats")) {
         cmd_stats(a, out, arg && !strcmp(arg, "--json"));
     } else if (!strcmp(cmd, "upgrade")) {
-        return "hot upgrade is not available in this build";
+        static char msg[512];
+        if (arg == NULL)
+            return "expected the path of a view .so";
+        if (lv_endpoint_upgrade(a->ep, arg, msg, sizeof(msg)) != 0)
+            return msg;
+        fprintf(out, "%s\n", msg);
     } else {
         return "unknown command (ps, top, info PID, bt PID, trace PID, kill PID, stats [--json])";
     }
@@ -227,10 +232,11 @@ static void *admin_main(void *arg)
     return NULL;
 }
 
-int lv_admin_start(lv_admin *a, lv_rt *rt, const char *path)
+int lv_admin_start(lv_admin *a, lv_endpoint *ep, const char *path)
 {
     memset(a, 0, sizeof(*a));
-    a->rt = rt;
+    a->rt = ep->rt;
+    a->ep = ep;
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(addr.sun_path)) {
         fprintf(stderr, "salamander: --admin path too long: %s\n", path);

@@ -4,10 +4,11 @@
 
 #include <pthread.h>
 
-#include "liveview/runtime.h"
+#include "liveview/socket.h"
 
 typedef struct lv_admin {
     lv_rt *rt;
+    lv_endpoint *ep;
     int fd;
     pthread_t thread;
     char path[108];
@@ -15,7 +16,7 @@ typedef struct lv_admin {
     void *ctx;
 } lv_admin;
 
-int lv_admin_start(lv_admin *a, lv_rt *rt, const char *path);
+int lv_admin_start(lv_admin *a, lv_endpoint *ep, const char *path);
 void lv_admin_stop(lv_admin *a);
 
 #endif

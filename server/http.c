@@ -299,7 +299,7 @@ int lv_server_run(lv_server *srv)
         fprintf(stderr, "salamander: cannot start the schedulers\n");
         return -1;
     }
-    if (lv_admin_start(&srv->admin, srv->rt, srv->cfg.admin_path) != 0)
+    if (lv_admin_start(&srv->admin, &srv->endpoint, srv->cfg.admin_path) != 0)
         return -1;
     fprintf(stderr,
             "[salamander] serving http://%s:%d/ (calculator) and /thermostat with %d scheduler%s; "

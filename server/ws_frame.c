@@ -178,13 +178,15 @@ int lv_ws_parse(lv_ws_parser *p, char *in, size_t len, size_t *consumed, lv_ws_m
         int opcode = h[0] & 0x0f;
         bool control = opcode & 0x8;
         if (h[0] & 0x70)
-            return ws_fail(p, LV_EPROTO, LV_WS_CLOSE_PROTOCOL, "reserved header bits set (no extension was negotiated)");
+            return ws_fail(p, LV_EPROTO, LV_WS_CLOSE_PROTOCOL,
+                           "reserved header bits set (no extension was negotiated)");
         if ((opcode >= 0x3 && opcode <= 0x7) || opcode >= 0xB)
             return ws_fail(p, LV_EPROTO, LV_WS_CLOSE_PROTOCOL, "reserved opcode");
         if (control && !fin)
             return ws_fail(p, LV_EPROTO, LV_WS_CLOSE_PROTOCOL, "fragmented control frame");
         if (opcode == LV_WS_CONT && p->frag_opcode == 0)
-            return ws_fail(p, LV_EPROTO, LV_WS_CLOSE_PROTOCOL, "continuation frame without a message to continue");
+            return ws_fail(p, LV_EPROTO, LV_WS_CLOSE_PROTOCOL,
+                           "continuation frame without a message to continue");
         if (!control && opcode != LV_WS_CONT && p->frag_opcode != 0)
             return ws_fail(p, LV_EPROTO, LV_WS_CLOSE_PROTOCOL, "new message before the fragmented one ended");
         if (avail < 2)
@@ -204,7 +206,8 @@ int lv_ws_parse(lv_ws_parser *p, char *in, size_t len, size_t *consumed, lv_ws_m
             for (size_t i = 2; i < 10; i++)
                 plen = plen << 8 | h[i];
             if (plen >> 63)
-                return ws_fail(p, LV_EPROTO, LV_WS_CLOSE_PROTOCOL, "64-bit payload length with the top bit set");
+                return ws_fail(p, LV_EPROTO, LV_WS_CLOSE_PROTOCOL,
+                               "64-bit payload length with the top bit set");
         }
         /* the reassembly buffer never exceeds max_message, so the subtraction cannot wrap */
         size_t so_far = opcode == LV_WS_CONT ? p->frag.len : 0;
@@ -239,7 +242,8 @@ int lv_ws_parse(lv_ws_parser *p, char *in, size_t len, size_t *consumed, lv_ws_m
             if (p->utf8_state == UTF8_REJECT)
                 return ws_fail(p, LV_EPROTO, LV_WS_CLOSE_BAD_DATA, "text message is not valid UTF-8");
             if (fin && p->utf8_state != 0)
-                return ws_fail(p, LV_EPROTO, LV_WS_CLOSE_BAD_DATA, "text message ends inside a UTF-8 sequence");
+                return ws_fail(p, LV_EPROTO, LV_WS_CLOSE_BAD_DATA,
+                               "text message ends inside a UTF-8 sequence");
         }
         if (n) {
             lv_buf_append(&p->frag, payload, n);
@@ -247,7 +251,8 @@ int lv_ws_parse(lv_ws_parser *p, char *in, size_t len, size_t *consumed, lv_ws_m
                 return ws_fail(p, LV_ENOMEM, LV_WS_CLOSE_INTERNAL, "out of memory reassembling a message");
         }
         if (fin) {
-            *msg = (lv_ws_msg){.opcode = p->frag_opcode, .data = p->frag.data ? p->frag.data : empty, .len = p->frag.len};
+            *msg = (lv_ws_msg){
+                .opcode = p->frag_opcode, .data = p->frag.data ? p->frag.data : empty, .len = p->frag.len};
             p->frag_opcode = 0;
             p->frag_delivered = true;
             *consumed = off;

@@ -20,12 +20,12 @@ enum {
 };
 
 /* Close codes this module produces (RFC 6455 §7.4.1). */
-#define LV_WS_CLOSE_NORMAL      1000
-#define LV_WS_CLOSE_PROTOCOL    1002
-#define LV_WS_CLOSE_NO_STATUS   1005 /* reported for a CLOSE without a payload; never sent */
-#define LV_WS_CLOSE_BAD_DATA    1007
-#define LV_WS_CLOSE_TOO_BIG     1009
-#define LV_WS_CLOSE_INTERNAL    1011
+#define LV_WS_CLOSE_NORMAL    1000
+#define LV_WS_CLOSE_PROTOCOL  1002
+#define LV_WS_CLOSE_NO_STATUS 1005 /* reported for a CLOSE without a payload; never sent */
+#define LV_WS_CLOSE_BAD_DATA  1007
+#define LV_WS_CLOSE_TOO_BIG   1009
+#define LV_WS_CLOSE_INTERNAL  1011
 
 #define LV_WS_DEFAULT_MAX_MESSAGE ((size_t)1 << 20)
 #define LV_WS_MAX_CONTROL         125
@@ -50,8 +50,8 @@ typedef struct lv_ws_msg {
  * being reassembled. After an error the parser stays failed: every later call returns the same
  * code, and close_code / error say what to send the client. */
 typedef struct lv_ws_parser {
-    size_t max_message; /* the largest message accepted, fragments summed */
-    lv_buf frag;        /* payload of the fragmented message in progress */
+    size_t max_message;  /* the largest message accepted, fragments summed */
+    lv_buf frag;         /* payload of the fragmented message in progress */
     uint8_t frag_opcode; /* LV_WS_TEXT or BINARY while a fragmented message is open, else 0 */
     bool frag_delivered; /* frag was handed out as a message: free it on the next call */
     uint32_t utf8_state; /* validation state carried across the fragments of a text message */

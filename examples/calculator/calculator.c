@@ -1,7 +1,11 @@
 /* The calculator demo from the "let it crash" talk: each submission computes the sum 1..n in a
  * separate, monitored process. The bugs are kept on purpose: n = 13 dereferences NULL, a large n
- * is slow, and a negative n loops forever (no validation). The session only sees a DOWN message. */
+ * is slow, and a negative n loops forever (no validation). The session only sees a DOWN message.
+ * Built with -DLV_CALCULATOR_FIXED (build/views/calculator_fixed.so) it is the talk's fix, loaded
+ * with `lvctl upgrade`: input is validated and the sum takes the closed form. */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,9 +38,18 @@ typedef struct {
     bool overflow;
 } calc_answer;
 
+#ifdef LV_CALCULATOR_FIXED
+static int64_t sum_to(int64_t n, bool *overflow)
+{
+    int64_t product; /* n(n+1)/2, dividing the even factor first */
+    *overflow = n % 2 == 0 ? __builtin_mul_overflow(n / 2, n + 1, &product)
+                           : __builtin_mul_overflow(n, (n + 1) / 2, &product);
+    return product;
+}
+#else
 /* Naive on purpose: the loop must really run (the barrier stops compilers from folding it into
  * n(n+1)/2), and a negative n never reaches 0. */
-__attribute__((no_sanitize("undefined"))) static int64_t slow_sum(int64_t n, bool *overflow)
+__attribute__((no_sanitize("undefined"))) static int64_t sum_to(int64_t n, bool *overflow)
 {
     int64_t sum = 0;
     *overflow = false;
@@ -50,6 +63,7 @@ __attribute__((no_sanitize("undefined"))) static int64_t slow_sum(int64_t n, boo
     }
     return sum;
 }
+#endif
 
 static void calc_worker(void *arg)
 {
@@ -60,7 +74,7 @@ static void calc_worker(void *arg)
     calc_job job;
     memcpy(&job, m->data, sizeof(job));
     calc_answer a = {.id = job.id};
-    a.sum = slow_sum(job.n, &a.overflow);
+    a.sum = sum_to(job.n, &a.overflow);
     lv_send(m->from, "answer", &a, sizeof(a));
 }
 
@@ -93,7 +107,18 @@ static int handle_event(lv_view *v, const char *event, const lv_value *payload)
     const char *input = lv_value_str(payload, "n");
     calc_entry *e = push_entry(c, input ? input : "");
     int64_t n = 0;
+#ifdef LV_CALCULATOR_FIXED
+    char *end;
+    errno = 0;
+    n = strtoll(e->input, &end, 10);
+    if (errno || end == e->input || *end != '\0' || n <= 0) {
+        strcpy(e->status, "invalid");
+        strcpy(e->result, "invalid input");
+        return 0;
+    }
+#else
     sscanf(e->input, "%" SCNd64, &n); /* no validation: that is the bug the upgrade fixes */
+#endif
     lv_pid worker;
     calc_job job = {e->id, n};
     if (lv_spawn("calculation", calc_worker, NULL, &worker) != 0 || lv_monitor(worker, &e->monitor) != 0 ||
