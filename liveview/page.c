@@ -42,7 +42,8 @@ void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char
     lv_buf_puts(out, "\n<script defer src=\"");
     lv_buf_put_html(out, ep->script_url, strlen(ep->script_url));
     lv_buf_puts(out, "\"></script>\n</head>\n<body>\n"
-                     "<nav><a href=\"/\">Calculator</a><a href=\"/thermostat\">Thermostat</a></nav>\n"
+                     "<nav><a href=\"/\">Calculator</a><a href=\"/thermostat\">Thermostat</a>"
+                     "<a href=\"/load\">Load</a><a href=\"/dashboard\">Dashboard</a></nav>\n"
                      "<div id=\"");
     lv_buf_puts(out, id.data);
     lv_buf_puts(out, "\" data-phx-main data-phx-session=\"");

@@ -211,9 +211,7 @@ lv_proc *lv__lookup_locked(lv_rt *rt, lv_pid pid, pthread_mutex_t **lock);
 void lv__make_runnable(lv_proc *p);
 uint64_t lv__proc_run(lv__sched *s, lv_proc *p, uint64_t t0);
 void lv__proc_destroy(lv_proc *p);
-/* Spawns fn with a hook run when it ends (crash included), for state owned outside its arena. */
-int lv_rt_spawn_with_exit_hook(lv_rt *rt, const char *name, lv_proc_fn fn, void *arg,
-                               void (*on_exit)(void *ctx, const char *reason), void *ctx, lv_pid *out);
+
 lv__crash *lv__proc_crash_record(lv_proc *p);
 pthread_mutex_t *lv__watch_lock(lv_proc *p);
 _Noreturn void lv__proc_end(const char *reason);

@@ -79,6 +79,11 @@ int lv_rt_spawn(lv_rt *rt, const char *name, lv_proc_fn fn, void *arg, lv_pid *o
 int lv_rt_spawn_handler(lv_rt *rt, const char *name, size_t state_size, void (*init)(void *state, void *arg),
                         void *arg, lv_handler_fn handler, lv_pid *out);
 
+/* Spawns fn with a hook called on its scheduler when it ends, crash included: for state it owns
+ * outside its arena (freed by the hook). */
+int lv_rt_spawn_with_exit_hook(lv_rt *rt, const char *name, lv_proc_fn fn, void *arg,
+                               void (*on_exit)(void *ctx, const char *reason), void *ctx, lv_pid *out);
+
 /* Sends a copy of data (size bytes) tagged `tag` to `to`. LV_ENOPROC if it is not alive,
  * LV_ETOOBIG over max_message. Safe from any thread. */
 int lv_rt_send(lv_rt *rt, lv_pid to, const char *tag, const void *data, size_t size);

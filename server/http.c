@@ -301,6 +301,8 @@ int lv_server_run(lv_server *srv)
     }
     if (lv_admin_start(&srv->admin, &srv->endpoint, srv->cfg.admin_path) != 0)
         return -1;
+    srv->admin.successes_per_s = srv->admin_successes_per_s;
+    srv->admin.ctx = srv->admin_ctx;
     fprintf(stderr,
             "[salamander] serving http://%s:%d/ (calculator) and /thermostat with %d scheduler%s; "
             "session capacity %zu (open-file limit)\n",

@@ -25,6 +25,8 @@ typedef struct lv_server {
     size_t max_sessions; /* from the open-file limit */
     _Atomic size_t ws_open;
     lv_admin admin;
+    double (*admin_successes_per_s)(void *ctx); /* the load demo's figure for `lvctl stats` */
+    void *admin_ctx;
 } lv_server;
 
 int lv_server_init(lv_server *srv, const lv_config *cfg, const lv_route *routes, size_t nroutes);
