@@ -8,8 +8,8 @@
 #include <string.h>
 
 #define FIRST_CHUNK 128u
-#define MAX_CHUNK 16384u
-#define BIG_CLASS 0xffu
+#define MAX_CHUNK   16384u
+#define BIG_CLASS   0xffu
 
 struct lv__chunk {
     struct lv__chunk *next;

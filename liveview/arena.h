@@ -10,14 +10,14 @@
 #define LV_ARENA_CLASSES 9 /* 16, 32, ..., 4096 bytes; larger blocks are allocated one by one */
 
 typedef struct lv_arena {
-    struct lv__chunk *chunks;   /* carved chunks */
-    struct lv__big *bigs;       /* large blocks, doubly linked */
+    struct lv__chunk *chunks; /* carved chunks */
+    struct lv__big *bigs;     /* large blocks, doubly linked */
     void *free[LV_ARENA_CLASSES];
-    char *cur, *end;            /* bump region of the newest chunk */
-    size_t used;                /* bytes handed out, headers included */
-    size_t reserved;            /* bytes taken from the system */
-    size_t limit;               /* 0 = none */
-    size_t next_chunk;          /* chunks start small so an idle process stays cheap */
+    char *cur, *end;   /* bump region of the newest chunk */
+    size_t used;       /* bytes handed out, headers included */
+    size_t reserved;   /* bytes taken from the system */
+    size_t limit;      /* 0 = none */
+    size_t next_chunk; /* chunks start small so an idle process stays cheap */
 } lv_arena;
 
 void lv_arena_init(lv_arena *a, size_t limit);

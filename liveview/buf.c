@@ -48,9 +48,15 @@ void lv_buf_append(lv_buf *b, const void *p, size_t n)
     b->data[b->len] = '\0';
 }
 
-void lv_buf_puts(lv_buf *b, const char *s) { lv_buf_append(b, s, strlen(s)); }
+void lv_buf_puts(lv_buf *b, const char *s)
+{
+    lv_buf_append(b, s, strlen(s));
+}
 
-void lv_buf_putc(lv_buf *b, char c) { lv_buf_append(b, &c, 1); }
+void lv_buf_putc(lv_buf *b, char c)
+{
+    lv_buf_append(b, &c, 1);
+}
 
 void lv_buf_printf(lv_buf *b, const char *fmt, ...)
 {

@@ -15,7 +15,10 @@ typedef struct lv_buf {
     bool oom; /* an append could not grow the buffer: its content is truncated */
 } lv_buf;
 
-#define LV_BUF_INIT {NULL, 0, 0, false}
+#define LV_BUF_INIT                                                                                          \
+    {                                                                                                        \
+        NULL, 0, 0, false                                                                                    \
+    }
 
 void lv_buf_free(lv_buf *b);
 void lv_buf_reset(lv_buf *b); /* len = 0, keeps the allocation */
@@ -30,6 +33,9 @@ void lv_buf_put_u64(lv_buf *b, uint64_t v);
 void lv_buf_put_html(lv_buf *b, const char *s, size_t n);
 /* Appends s as a JSON string literal, quotes included. */
 void lv_buf_put_json_str(lv_buf *b, const char *s, size_t n);
-static inline bool lv_buf_ok(const lv_buf *b) { return !b->oom; }
+static inline bool lv_buf_ok(const lv_buf *b)
+{
+    return !b->oom;
+}
 
 #endif

@@ -18,7 +18,7 @@
 #include "liveview/rt_internal.h"
 #include "liveview/sanitizer.h"
 
-#define ALT_STACK_SIZE (64 * 1024)
+#define ALT_STACK_SIZE     (64 * 1024)
 #define LANDING_STACK_SIZE (64 * 1024)
 
 typedef struct {
@@ -94,15 +94,15 @@ static void crash_landing(void)
     LV_ASAN_FINISH_SWITCH(NULL, NULL, NULL); /* ASan: we now run on the landing stack */
     thread_fault *f = &tls_fault;
     lv_proc *p = lv__current_proc();
-    const char *what = f->overflow                ? "stack overflow"
-                       : f->signo == SIGFPE       ? "arithmetic fault (divide by zero)"
-                       : f->signo == SIGABRT      ? "abort"
-                       : f->addr == NULL          ? "NULL dereference"
-                                                  : "invalid memory access";
+    const char *what = f->overflow           ? "stack overflow"
+                       : f->signo == SIGFPE  ? "arithmetic fault (divide by zero)"
+                       : f->signo == SIGABRT ? "abort"
+                       : f->addr == NULL     ? "NULL dereference"
+                                             : "invalid memory access";
     lv__crash *c = lv__proc_crash_record(p);
     if (c != NULL) {
-        snprintf(c->detail, sizeof(c->detail), "%s: %s at address %p (ip %p)", signal_name(f->signo), what, f->addr,
-                 f->ip);
+        snprintf(c->detail, sizeof(c->detail), "%s: %s at address %p (ip %p)", signal_name(f->signo), what,
+                 f->addr, f->ip);
         memcpy(c->frames, f->frames, f->nframes * sizeof(void *));
         c->nframes = f->nframes;
     }
@@ -140,7 +140,8 @@ LV_NO_ASAN __attribute__((no_sanitize("undefined"))) static void on_fault(int si
     f->ip = (void *)uc->uc_mcontext.gregs[REG_RIP];
     size_t page = lv__page_size();
     uintptr_t guard = (uintptr_t)p->stack->base;
-    f->overflow = signo == SIGSEGV && (uintptr_t)si->si_addr >= guard && (uintptr_t)si->si_addr < guard + page;
+    f->overflow =
+        signo == SIGSEGV && (uintptr_t)si->si_addr >= guard && (uintptr_t)si->si_addr < guard + page;
     f->nframes = lv_fault_capture(uc, f->frames, LV_MAX_FRAMES);
     /* sigreturn into crash_landing on the spare stack, with a clean FPU state; the last landing's
      * frames left their ASan redzones there */

@@ -36,7 +36,10 @@ void lv__proc_account(lv_proc *p, uint64_t ran_ns, uint64_t now_ns)
     atomic_store_explicit(&p->st_memory, mem, memory_order_relaxed);
 }
 
-int lv_rt_schedulers(lv_rt *rt) { return rt->nsched; }
+int lv_rt_schedulers(lv_rt *rt)
+{
+    return rt->nsched;
+}
 
 void lv_rt_sched_stats(lv_rt *rt, int index, lv_sched_stats *out)
 {
@@ -46,7 +49,10 @@ void lv_rt_sched_stats(lv_rt *rt, int index, lv_sched_stats *out)
     out->preempt_refused = atomic_load_explicit(&s->preempt_refused, memory_order_relaxed);
 }
 
-size_t lv_rt_process_count(lv_rt *rt) { return atomic_load(&rt->nprocs); }
+size_t lv_rt_process_count(lv_rt *rt)
+{
+    return atomic_load(&rt->nprocs);
+}
 
 static void fill_info(lv_rt *rt, lv_proc *p, lv_proc_info *out)
 {

@@ -18,7 +18,8 @@ void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char
     uint8_t rnd[12], csrf_rnd[18];
     lv_random(rnd, sizeof(rnd));
     lv_random(csrf_rnd, sizeof(csrf_rnd));
-    lv_buf id = LV_BUF_INIT, csrf = LV_BUF_INIT, payload = LV_BUF_INIT, session = LV_BUF_INIT, stat = LV_BUF_INIT;
+    lv_buf id = LV_BUF_INIT, csrf = LV_BUF_INIT, payload = LV_BUF_INIT, session = LV_BUF_INIT,
+           stat = LV_BUF_INIT;
     lv_buf_puts(&id, "phx-");
     lv_base64url(&id, rnd, sizeof(rnd));
     lv_base64url(&csrf, csrf_rnd, sizeof(csrf_rnd));

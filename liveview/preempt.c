@@ -103,7 +103,10 @@ void lv__preempt_yield(void)
         lv__proc_end(LV_REASON_KILLED);
 }
 
-static void kill_landing(void) { lv__proc_end(LV_REASON_KILLED); }
+static void kill_landing(void)
+{
+    lv__proc_end(LV_REASON_KILLED);
+}
 
 static int find_exe_text(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -149,7 +152,8 @@ static bool safe_point(uintptr_t pc)
     return false;
 }
 
-LV_NO_ASAN __attribute__((no_sanitize("undefined"))) static void on_preempt(int signo, siginfo_t *si, void *ctx)
+LV_NO_ASAN __attribute__((no_sanitize("undefined"))) static void on_preempt(int signo, siginfo_t *si,
+                                                                            void *ctx)
 {
     (void)signo;
     (void)si;
@@ -212,7 +216,10 @@ int lv__preempt_install(void)
     return 0;
 }
 
-bool lv__preempt_enabled(void) { return code.enabled; }
+bool lv__preempt_enabled(void)
+{
+    return code.enabled;
+}
 
 void lv__preempt_signal(lv__sched *s)
 {
@@ -237,9 +244,9 @@ int lv__loop_epoll_fd(void *loop)
 
 /* ---- the monitor thread ---- */
 
-#define TICK_US 250
-#define SLICE_NS 2000000u  /* a process running this long yields to the others */
-#define SHARE_NS 100000u   /* ... or this long, when something else is waiting */
+#define TICK_US  250
+#define SLICE_NS 2000000u /* a process running this long yields to the others */
+#define SHARE_NS 100000u  /* ... or this long, when something else is waiting */
 #define STUCK_NS 100000000u
 
 static bool work_waiting(lv__sched *s, uint64_t now_ms, bool io_ready)

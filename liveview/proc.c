@@ -9,12 +9,12 @@
 
 #include "liveview/rt_internal.h"
 
-#define SLOT_BITS 28
-#define SCHED_BITS 8
-#define SLOT_MASK ((1u << SLOT_BITS) - 1)
-#define PID_SLOT(pid) ((uint32_t)((pid)&SLOT_MASK))
+#define SLOT_BITS      28
+#define SCHED_BITS     8
+#define SLOT_MASK      ((1u << SLOT_BITS) - 1)
+#define PID_SLOT(pid)  ((uint32_t)((pid)&SLOT_MASK))
 #define PID_SCHED(pid) ((int)(((pid) >> SLOT_BITS) & ((1u << SCHED_BITS) - 1)))
-#define PID_GEN(pid) ((uint32_t)((pid) >> (SLOT_BITS + SCHED_BITS)))
+#define PID_GEN(pid)   ((uint32_t)((pid) >> (SLOT_BITS + SCHED_BITS)))
 
 static lv__slot *slot_at(lv_rt *rt, uint32_t index)
 {
@@ -150,8 +150,8 @@ int lv__deliver(lv_rt *rt, lv_pid to, int kind, lv_pid from, const char *tag, co
     if (size)
         memcpy(datacopy, data, size);
     n->next = NULL;
-    n->msg = (lv_msg){.kind = kind, .from = from, .tag = tagcopy, .data = size ? datacopy : NULL, .size = size,
-                      .ref = ref};
+    n->msg = (lv_msg){
+        .kind = kind, .from = from, .tag = tagcopy, .data = size ? datacopy : NULL, .size = size, .ref = ref};
     pthread_mutex_t *lock;
     lv_proc *p = lv__lookup_locked(rt, to, &lock);
     if (p == NULL) {
@@ -285,7 +285,10 @@ int lv_spawn(const char *name, lv_proc_fn fn, void *arg, lv_pid *out)
 
 /* ---- ending ---- */
 
-pthread_mutex_t *lv__watch_lock(lv_proc *p) { return &p->sched->rt->watch_stripes[PID_SLOT(p->pid) % LV__STRIPES]; }
+pthread_mutex_t *lv__watch_lock(lv_proc *p)
+{
+    return &p->sched->rt->watch_stripes[PID_SLOT(p->pid) % LV__STRIPES];
+}
 
 /* Crash details live outside lv_proc: most processes never crash, and idle ones must stay small. */
 lv__crash *lv__proc_crash_record(lv_proc *p)
@@ -301,7 +304,8 @@ static void log_crash(lv_proc *p)
     flockfile(out);
     const char *detail = p->crash ? p->crash->detail : "";
     fprintf(out, "[salamander] CRASH process <%llu> %s%s%s: %s%s%s\n", (unsigned long long)p->pid,
-            p->name[0] ? "(" : "", p->name, p->name[0] ? ")" : "", p->exit_reason, detail[0] ? ": " : "", detail);
+            p->name[0] ? "(" : "", p->name, p->name[0] ? ")" : "", p->exit_reason, detail[0] ? ": " : "",
+            detail);
     if (p->crash && p->crash->nframes)
         lv_fault_print_frames(out, p->crash->frames, p->crash->nframes);
     funlockfile(out);
@@ -395,7 +399,10 @@ _Noreturn void lv__proc_end(const char *reason)
     lv__proc_switch_exit();
 }
 
-_Noreturn void lv_exit(const char *reason) { lv__proc_end(reason ? reason : LV_REASON_NORMAL); }
+_Noreturn void lv_exit(const char *reason)
+{
+    lv__proc_end(reason ? reason : LV_REASON_NORMAL);
+}
 
 _Noreturn void lv_crash(const char *fmt, ...)
 {

@@ -18,7 +18,10 @@ typedef struct lv_tmpl {
     const char *const *statics;
     uint32_t nstatics;
 } lv_tmpl;
-#define LV_TMPL(statics_array) {(statics_array), (uint32_t)(sizeof(statics_array) / sizeof((statics_array)[0]))}
+#define LV_TMPL(statics_array)                                                                               \
+    {                                                                                                        \
+        (statics_array), (uint32_t)(sizeof(statics_array) / sizeof((statics_array)[0]))                      \
+    }
 
 /* A field of the view's state struct that some dynamic reads: bit i of a dependency mask is
  * fields[i]. Templates reading more than 63 fields put every further field on bit 63. */
@@ -26,7 +29,10 @@ typedef struct lv_field {
     uint32_t offset;
     uint32_t size;
 } lv_field;
-#define LV_FIELD(type, member) {(uint32_t)offsetof(type, member), (uint32_t)sizeof(((type *)0)->member)}
+#define LV_FIELD(type, member)                                                                               \
+    {                                                                                                        \
+        (uint32_t) offsetof(type, member), (uint32_t)sizeof(((type *)0)->member)                             \
+    }
 
 typedef struct lv_r lv_r; /* one render pass, owned by the runtime */
 
@@ -60,7 +66,7 @@ void lv_r_f64(lv_r *r, double v); /* shortest form that round-trips, "%.17g"-tri
 void lv_r_bool(lv_r *r, bool v);  /* "true" / "false" */
 
 /* Formats by static type: integers, floating point, strings (char arrays decay), _Bool. */
-#define lv_r_put(r, x)                                                                             \
+#define lv_r_put(r, x)                                                                                       \
     _Generic((x),                                                                                  \
         _Bool: lv_r_bool,                                                                          \
         char: lv_r_i64,                                                                            \
@@ -86,7 +92,7 @@ void lv_r_for_begin(lv_r *r, const lv_tmpl *t);
 void lv_r_item(lv_r *r);
 void lv_r_item_key_i64(lv_r *r, int64_t key);
 void lv_r_item_key_str(lv_r *r, const char *key);
-#define lv_r_item_key(r, k)                                                                        \
+#define lv_r_item_key(r, k)                                                                                  \
     _Generic((k), char *: lv_r_item_key_str, const char *: lv_r_item_key_str, default: lv_r_item_key_i64)((r), (k))
 void lv_r_for_end(lv_r *r);
 

@@ -78,7 +78,7 @@ struct lv_proc {
     lv_proc_fn fn;
     void *arg;
     lv_handler_fn handler;
-    void *hstate; /* handler process state, in the arena */
+    void *hstate;              /* handler process state, in the arena */
     lv__msgnode *current_node; /* the message being handled; freed after the handler returns */
     lv__timer *rx_timer;       /* lv_receive's timeout */
     bool trap_exit;
@@ -130,12 +130,12 @@ struct lv__sched {
     pthread_t thread;
     void *loop; /* h2o_loop_t* */
     void *queue, *receiver;
-    lv__runq runq;   /* new and woken processes: served first */
-    lv__runq yieldq; /* preempted processes: served when nothing woke up */
-    bool yielded;    /* the last dispatch ended in a preemption */
+    lv__runq runq;             /* new and woken processes: served first */
+    lv__runq yieldq;           /* preempted processes: served when nothing woke up */
+    bool yielded;              /* the last dispatch ended in a preemption */
     _Atomic(lv_proc *) remote; /* other threads push runnable processes here (LIFO) */
     _Atomic int sleeping;
-    lv__fctx ctx; /* scheduler context while a process runs */
+    lv__fctx ctx;             /* scheduler context while a process runs */
     const void *stack_bottom; /* the scheduler thread's own stack, for ASan's fiber switches */
     size_t stack_size;
     lv_proc *current;
@@ -168,7 +168,7 @@ typedef struct lv__slot {
 
 #define LV__SLOT_CHUNK 4096u
 #define LV__MAX_CHUNKS 4096u
-#define LV__STRIPES 64u
+#define LV__STRIPES    64u
 
 typedef struct lv__name {
     struct lv__name *next;

@@ -17,12 +17,12 @@ typedef struct lv_rt lv_rt;
 typedef struct lv_proc lv_proc;
 
 typedef struct lv_rt_config {
-    int schedulers;       /* scheduler threads; 0 = driven by the caller (tests): lv_rt_run_until_idle */
-    size_t heap_limit;    /* per-process memory limit in bytes (default 64 MiB) */
-    size_t max_message;   /* largest message payload accepted by lv_send (default 1 MiB) */
-    bool virtual_clock;   /* time only moves with lv_rt_advance (tests) */
-    size_t stack_size;    /* bytes per process stack (default 256 KiB), plus a guard page */
-    FILE *crash_log;      /* where crash reports go (NULL: stderr) */
+    int schedulers;     /* scheduler threads; 0 = driven by the caller (tests): lv_rt_run_until_idle */
+    size_t heap_limit;  /* per-process memory limit in bytes (default 64 MiB) */
+    size_t max_message; /* largest message payload accepted by lv_send (default 1 MiB) */
+    bool virtual_clock; /* time only moves with lv_rt_advance (tests) */
+    size_t stack_size;  /* bytes per process stack (default 256 KiB), plus a guard page */
+    FILE *crash_log;    /* where crash reports go (NULL: stderr) */
 } lv_rt_config;
 
 /* Kinds of message a process receives. */
@@ -46,11 +46,11 @@ typedef struct lv_msg {
 } lv_msg;
 
 /* Reasons a process ends, reported in crash reports, DOWN and EXIT messages. */
-#define LV_REASON_NORMAL "normal"
-#define LV_REASON_KILLED "killed"
-#define LV_REASON_CRASH "crash"
-#define LV_REASON_SHUTDOWN "shutdown"
-#define LV_REASON_HEAP_LIMIT "heap_limit"
+#define LV_REASON_NORMAL         "normal"
+#define LV_REASON_KILLED         "killed"
+#define LV_REASON_CRASH          "crash"
+#define LV_REASON_SHUTDOWN       "shutdown"
+#define LV_REASON_HEAP_LIMIT     "heap_limit"
 #define LV_REASON_STACK_OVERFLOW "stack_overflow"
 
 typedef void (*lv_proc_fn)(void *arg);
@@ -133,16 +133,16 @@ typedef struct lv_proc_info {
     const char *kind;   /* the view's name for view processes, else NULL */
     const char *status; /* "running", "runnable", "preempted", "waiting" */
     int scheduler;
-    size_t mailbox;     /* messages waiting */
-    size_t memory;      /* bytes: its arena plus the stack it holds, if any */
-    uint64_t reductions; /* dispatches so far */
-    uint64_t cpu_us;     /* total CPU time */
+    size_t mailbox;         /* messages waiting */
+    size_t memory;          /* bytes: its arena plus the stack it holds, if any */
+    uint64_t reductions;    /* dispatches so far */
+    uint64_t cpu_us;        /* total CPU time */
     uint64_t cpu_us_last_s; /* CPU time in the last second */
 } lv_proc_info;
 
 typedef struct lv_sched_stats {
-    uint64_t busy_ns;        /* time spent running processes since start */
-    uint64_t preemptions;    /* processes preempted */
+    uint64_t busy_ns;         /* time spent running processes since start */
+    uint64_t preemptions;     /* processes preempted */
     uint64_t preempt_refused; /* signals that found no safe point (runtime or library code) */
 } lv_sched_stats;
 

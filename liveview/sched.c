@@ -23,7 +23,10 @@ uint64_t lv__now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-lv__sched *lv__current_sched(void) { return tls_sched; }
+lv__sched *lv__current_sched(void)
+{
+    return tls_sched;
+}
 
 size_t lv__page_size(void)
 {
@@ -36,7 +39,10 @@ size_t lv__page_size(void)
     return p;
 }
 
-lv_proc *lv__current_proc(void) { return tls_sched ? tls_sched->current : NULL; }
+lv_proc *lv__current_proc(void)
+{
+    return tls_sched ? tls_sched->current : NULL;
+}
 
 uint64_t lv__sched_now_ms(lv__sched *s)
 {
@@ -57,8 +63,8 @@ lv__stack *lv__stack_get(lv__sched *s)
     }
     size_t page = lv__page_size();
     size_t size = s->rt->cfg.stack_size + page;
-    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-                      -1, 0);
+    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (base == MAP_FAILED)
         return NULL;
     if (mprotect(base, page, PROT_NONE) != 0) { /* guard page: an overflow faults instead of corrupting */
@@ -142,9 +148,11 @@ static void push_yielded(lv__sched *s, lv_proc *p)
 
 void lv__sched_report_stuck(lv__sched *s, uint64_t ran_ns)
 {
-    fprintf(stderr, "[salamander] scheduler %d: process <%llu> has run %llu ms without yielding "
-                    "(outside preemptible code: a system call or a library loop)\n",
-            s->index, (unsigned long long)atomic_load(&s->running_pid), (unsigned long long)(ran_ns / 1000000));
+    fprintf(stderr,
+            "[salamander] scheduler %d: process <%llu> has run %llu ms without yielding "
+            "(outside preemptible code: a system call or a library loop)\n",
+            s->index, (unsigned long long)atomic_load(&s->running_pid),
+            (unsigned long long)(ran_ns / 1000000));
 }
 
 static void drain_remote(lv__sched *s)
@@ -257,9 +265,7 @@ uint64_t lv__proc_run(lv__sched *s, lv_proc *p, uint64_t t0)
         }
         break;
     case SWITCH_EXIT:
-    default:
-        lv__proc_destroy(p);
-        break;
+    default: lv__proc_destroy(p); break;
     }
     return t1;
 }
@@ -279,9 +285,15 @@ static void switch_out(int why)
     LV_ASAN_FINISH_SWITCH(fake, &s->stack_bottom, &s->stack_size);
 }
 
-void lv__proc_wait(void) { switch_out(SWITCH_WAIT); }
+void lv__proc_wait(void)
+{
+    switch_out(SWITCH_WAIT);
+}
 
-void lv__proc_yield(void) { switch_out(SWITCH_YIELD); }
+void lv__proc_yield(void)
+{
+    switch_out(SWITCH_YIELD);
+}
 
 _Noreturn void lv__proc_switch_exit(void)
 {
@@ -344,7 +356,10 @@ static size_t run_ready(lv__sched *s)
     return n;
 }
 
-void lv__sched_run_ready(lv__sched *s) { run_ready(s); }
+void lv__sched_run_ready(lv__sched *s)
+{
+    run_ready(s);
+}
 
 static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
@@ -425,6 +440,12 @@ void lv__sched_dispose(lv__sched *s)
     free(s->queue); /* h2o 2.2.5's destroy_queue leaves the struct to the caller in evloop builds */
 }
 
-void lv__enter_caller_thread(lv__sched *s) { tls_sched = s; }
+void lv__enter_caller_thread(lv__sched *s)
+{
+    tls_sched = s;
+}
 
-void lv__leave_caller_thread(void) { tls_sched = NULL; }
+void lv__leave_caller_thread(void)
+{
+    tls_sched = NULL;
+}

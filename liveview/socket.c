@@ -34,7 +34,10 @@ struct lv_socket {
 
 static channel *find_channel(lv_socket *s, const char *topic);
 
-static uint64_t wall_clock_s(void) { return (uint64_t)time(NULL); }
+static uint64_t wall_clock_s(void)
+{
+    return (uint64_t)time(NULL);
+}
 
 const lv_view_def *lv_endpoint_view(const lv_endpoint *ep, const lv_route *route)
 {
@@ -89,7 +92,10 @@ static void socket_unref(lv_socket *s)
     }
 }
 
-size_t lv_socket_channels(const lv_socket *s) { return s->nchannels; }
+size_t lv_socket_channels(const lv_socket *s)
+{
+    return s->nchannels;
+}
 
 lv_pid lv_socket_channel_pid(lv_socket *s, const char *topic)
 {
@@ -177,7 +183,8 @@ static const char *verify_join(lv_socket *s, const lv_phx_msg *m, const lv_view_
         goto Exit;
     if (csrf == NULL || strcmp(csrf, want_csrf) != 0)
         goto Exit;
-    if (stat == NULL || lv_token_verify(ep->secret, stat, strlen(stat), now, ep->token_max_age_s, &spayload) != 0)
+    if (stat == NULL ||
+        lv_token_verify(ep->secret, stat, strlen(stat), now, ep->token_max_age_s, &spayload) != 0)
         goto Exit;
     stok = json_loadb(spayload.data, spayload.len, 0, NULL);
     const char *sid = json_string_value(json_object_get(stok, "id"));

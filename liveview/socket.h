@@ -26,9 +26,9 @@ typedef struct lv_endpoint {
     size_t nroutes;
     uint8_t secret[LV_SECRET_LEN];
     uint64_t token_max_age_s;
-    const char *script_url;   /* the client bundle, put in every page */
-    const char *extra_head;   /* optional HTML added to <head> (styles) */
-    uint64_t (*now_s)(void); /* wall clock in seconds; tests replace it */
+    const char *script_url;    /* the client bundle, put in every page */
+    const char *extra_head;    /* optional HTML added to <head> (styles) */
+    uint64_t (*now_s)(void);   /* wall clock in seconds; tests replace it */
     uint32_t max_events_per_s; /* per socket; a client above it is disconnected (0: no limit) */
     /* hot upgrades: the newest code of route i, when it was upgraded */
     _Atomic(const lv_view_def *) upgraded[LV_MAX_ROUTES];
@@ -65,8 +65,8 @@ lv_pid lv_socket_channel_pid(lv_socket *s, const char *topic);
  * or 500 and an error page when mount crashed. Returns an error if it could not start. */
 typedef void (*lv_page_done)(void *ctx, int status, const char *html, size_t len);
 typedef struct lv_page_job lv_page_job;
-int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, lv_page_done done, void *ctx,
-                   lv_page_job **job);
+int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, lv_page_done done,
+                   void *ctx, lv_page_job **job);
 /* Cancels a pending render: `done` will not be called (the HTTP request went away). */
 void lv_page_cancel(lv_page_job *job);
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define MAX_CHILDREN 64
-#define MAX_HISTORY 64
+#define MAX_HISTORY  64
 
 typedef struct {
     lv_sup_spec spec;
@@ -95,7 +95,8 @@ static void supervise(void *arg)
                     on_child_exit(s, i, m->tag);
                     break;
                 }
-        } else if (m->kind == LV_MSG_USER && strcmp(m->tag, "$which_child") == 0 && m->size == sizeof(size_t)) {
+        } else if (m->kind == LV_MSG_USER && strcmp(m->tag, "$which_child") == 0 &&
+                   m->size == sizeof(size_t)) {
             size_t i;
             memcpy(&i, m->data, sizeof(i));
             lv_pid pid = i < s->spec.nchildren ? s->pids[i] : 0;
@@ -120,7 +121,8 @@ int lv_supervisor_start(lv_rt *rt, const char *name, const lv_sup_spec *spec, lv
     s->spec = *spec;
     memcpy(s->children, spec->children, spec->nchildren * sizeof(lv_child_spec));
     s->spec.children = s->children;
-    int err = lv_rt_spawn_with_exit_hook(rt, name ? name : "supervisor", supervise, s, free_supervisor, s, out);
+    int err =
+        lv_rt_spawn_with_exit_hook(rt, name ? name : "supervisor", supervise, s, free_supervisor, s, out);
     if (err)
         free(s);
     return err;

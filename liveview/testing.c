@@ -27,7 +27,10 @@ struct lv_test {
     uint64_t virtual_s;
 };
 
-static uint64_t test_now_s(void) { return 1700000000u; }
+static uint64_t test_now_s(void)
+{
+    return 1700000000u;
+}
 
 static void on_frame(void *ctx, const char *frame, size_t len)
 {
@@ -103,7 +106,10 @@ static bool attr_value(const char *html, const char *attr, char *out, size_t cap
     return true;
 }
 
-static void run(lv_test *t) { lv_rt_run_until_idle(t->rt); }
+static void run(lv_test *t)
+{
+    lv_rt_run_until_idle(t->rt);
+}
 
 static int push(lv_test *t, const char *event, json_t *payload)
 {
@@ -158,8 +164,8 @@ lv_test *lv_test_mount(const lv_view_def *view, const char *params_json)
         params = json_object();
     json_object_set_new(params, "_csrf_token", json_string(csrf));
     json_object_set_new(params, "_mounts", json_integer(0));
-    json_t *payload = json_pack("{s:s,s:o,s:s,s:s}", "url", "http://localhost/test", "params", params, "session",
-                                session, "static", stat);
+    json_t *payload = json_pack("{s:s,s:o,s:s,s:s}", "url", "http://localhost/test", "params", params,
+                                "session", session, "static", stat);
     /* a join's ref is its join_ref */
     t->next_ref--;
     if (push(t, "phx_join", payload) != 0) {
@@ -217,10 +223,22 @@ const char *lv_test_html(lv_test *t)
     return t->html.data ? t->html.data : "";
 }
 
-const char *lv_test_page_html(lv_test *t) { return t->page.data ? t->page.data : ""; }
-const char *lv_test_diff(lv_test *t) { return t->diff.data ? t->diff.data : ""; }
-const char *lv_test_join_rendered(lv_test *t) { return t->rendered.data ? t->rendered.data : ""; }
-const char *lv_test_frames(lv_test *t) { return t->frames.data ? t->frames.data : ""; }
+const char *lv_test_page_html(lv_test *t)
+{
+    return t->page.data ? t->page.data : "";
+}
+const char *lv_test_diff(lv_test *t)
+{
+    return t->diff.data ? t->diff.data : "";
+}
+const char *lv_test_join_rendered(lv_test *t)
+{
+    return t->rendered.data ? t->rendered.data : "";
+}
+const char *lv_test_frames(lv_test *t)
+{
+    return t->frames.data ? t->frames.data : "";
+}
 
 int lv_test_click(lv_test *t, const char *event, const char *value_json)
 {
@@ -232,32 +250,43 @@ int lv_test_click(lv_test *t, const char *event, const char *value_json)
 
 int lv_test_submit(lv_test *t, const char *event, const char *form)
 {
-    return push(t, "event", json_pack("{s:s,s:s,s:s,s:{}}", "type", "form", "event", event, "value", form, "meta"));
+    return push(t, "event",
+                json_pack("{s:s,s:s,s:s,s:{}}", "type", "form", "event", event, "value", form, "meta"));
 }
 
 int lv_test_change(lv_test *t, const char *event, const char *form, const char *target)
 {
-    return push(t, "event", json_pack("{s:s,s:s,s:s,s:{s:s}}", "type", "form", "event", event, "value", form, "meta",
-                                      "_target", target ? target : ""));
+    return push(t, "event",
+                json_pack("{s:s,s:s,s:s,s:{s:s}}", "type", "form", "event", event, "value", form, "meta",
+                          "_target", target ? target : ""));
 }
 
 static int key_event(lv_test *t, const char *type, const char *event, const char *key)
 {
-    return push(t, "event", json_pack("{s:s,s:s,s:{s:s,s:s}}", "type", type, "event", event, "value", "key", key,
-                                      "value", ""));
+    return push(
+        t, "event",
+        json_pack("{s:s,s:s,s:{s:s,s:s}}", "type", type, "event", event, "value", "key", key, "value", ""));
 }
 
-int lv_test_keyup(lv_test *t, const char *event, const char *key) { return key_event(t, "keyup", event, key); }
-int lv_test_keydown(lv_test *t, const char *event, const char *key) { return key_event(t, "keydown", event, key); }
+int lv_test_keyup(lv_test *t, const char *event, const char *key)
+{
+    return key_event(t, "keyup", event, key);
+}
+int lv_test_keydown(lv_test *t, const char *event, const char *key)
+{
+    return key_event(t, "keydown", event, key);
+}
 
 int lv_test_blur(lv_test *t, const char *event)
 {
-    return push(t, "event", json_pack("{s:s,s:s,s:{s:s}}", "type", "blur", "event", event, "value", "value", ""));
+    return push(t, "event",
+                json_pack("{s:s,s:s,s:{s:s}}", "type", "blur", "event", event, "value", "value", ""));
 }
 
 int lv_test_focus(lv_test *t, const char *event)
 {
-    return push(t, "event", json_pack("{s:s,s:s,s:{s:s}}", "type", "focus", "event", event, "value", "value", ""));
+    return push(t, "event",
+                json_pack("{s:s,s:s,s:{s:s}}", "type", "focus", "event", event, "value", "value", ""));
 }
 
 void lv_test_raw_frame(lv_test *t, const char *frame)
@@ -266,11 +295,20 @@ void lv_test_raw_frame(lv_test *t, const char *frame)
     run(t);
 }
 
-lv_pid lv_test_pid(lv_test *t) { return t->sock ? lv_socket_channel_pid(t->sock, t->topic) : 0; }
+lv_pid lv_test_pid(lv_test *t)
+{
+    return t->sock ? lv_socket_channel_pid(t->sock, t->topic) : 0;
+}
 
-bool lv_test_alive(lv_test *t) { return lv_test_pid(t) != 0; }
+bool lv_test_alive(lv_test *t)
+{
+    return lv_test_pid(t) != 0;
+}
 
-lv_rt *lv_test_rt(lv_test *t) { return t->rt; }
+lv_rt *lv_test_rt(lv_test *t)
+{
+    return t->rt;
+}
 
 int lv_test_send(lv_test *t, const char *tag, const void *data, size_t size)
 {
@@ -282,7 +320,10 @@ int lv_test_send(lv_test *t, const char *tag, const void *data, size_t size)
     return err;
 }
 
-void lv_test_advance(lv_test *t, uint64_t ms) { lv_rt_advance(t->rt, ms); }
+void lv_test_advance(lv_test *t, uint64_t ms)
+{
+    lv_rt_advance(t->rt, ms);
+}
 
 /* Shows where the HTML stops agreeing with what was expected: the longest prefix of `want` that
  * occurs in it, with the HTML around that spot. */
@@ -303,7 +344,8 @@ static void print_context(const char *html, const char *want)
     }
     const char *from = at - html > 60 ? at - 60 : html;
     const char *split = at + n;
-    fprintf(stderr, "  the first %zu characters match; the HTML around the mismatch:\n    %.*s>>>HERE>>>%.60s\n", n,
+    fprintf(stderr,
+            "  the first %zu characters match; the HTML around the mismatch:\n    %.*s>>>HERE>>>%.60s\n", n,
             (int)(split - from), from, split);
 }
 

@@ -61,14 +61,15 @@ void lv_test_close(lv_test *t);
 /* Assertions that print the HTML around the mismatch; usable from any test runner. */
 bool lv_test_check_contains(lv_test *t, const char *needle, const char *file, int line);
 bool lv_test_check_diff(lv_test *t, const char *expected, const char *file, int line);
-#define lv_assert_html_contains(t, needle) LV__TEST_ASSERT(lv_test_check_contains((t), (needle), __FILE__, __LINE__))
+#define lv_assert_html_contains(t, needle)                                                                   \
+    LV__TEST_ASSERT(lv_test_check_contains((t), (needle), __FILE__, __LINE__))
 #define lv_assert_diff_eq(t, json) LV__TEST_ASSERT(lv_test_check_diff((t), (json), __FILE__, __LINE__))
 #ifndef LV__TEST_ASSERT
 #include <stdlib.h>
-#define LV__TEST_ASSERT(cond)                                                                                      \
-    do {                                                                                                           \
-        if (!(cond))                                                                                               \
-            abort();                                                                                               \
+#define LV__TEST_ASSERT(cond)                                                                                \
+    do {                                                                                                     \
+        if (!(cond))                                                                                         \
+            abort();                                                                                         \
     } while (0)
 #endif
 

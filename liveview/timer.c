@@ -57,7 +57,10 @@ lv__timer *lv__timer_add(lv__sched *s, lv_proc *owner, uint64_t ms, const char *
     return t;
 }
 
-void lv__timer_remove(lv__sched *s, lv__timer *t) { wheel_unlink(s, t); }
+void lv__timer_remove(lv__sched *s, lv__timer *t)
+{
+    wheel_unlink(s, t);
+}
 
 static void fire(lv__sched *s, lv__timer *t)
 {

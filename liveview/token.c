@@ -74,7 +74,8 @@ static void mac(const uint8_t key[LV_SECRET_LEN], const char *data, size_t n, ui
     HMAC(EVP_sha256(), key, LV_SECRET_LEN, (const unsigned char *)data, n, out, &len);
 }
 
-int lv_token_sign(const uint8_t key[LV_SECRET_LEN], const char *payload, size_t n, uint64_t now_s, lv_buf *out)
+int lv_token_sign(const uint8_t key[LV_SECRET_LEN], const char *payload, size_t n, uint64_t now_s,
+                  lv_buf *out)
 {
     lv_buf body = LV_BUF_INIT;
     uint8_t ts[8];

@@ -10,7 +10,8 @@
 
 #define LV_SECRET_LEN 32
 
-int lv_token_sign(const uint8_t key[LV_SECRET_LEN], const char *payload, size_t n, uint64_t now_s, lv_buf *out);
+int lv_token_sign(const uint8_t key[LV_SECRET_LEN], const char *payload, size_t n, uint64_t now_s,
+                  lv_buf *out);
 /* Appends the payload to *payload on success. LV_EPROTO for a malformed or tampered token,
  * LV_ETIMEDOUT when it is older than max_age_s. */
 int lv_token_verify(const uint8_t key[LV_SECRET_LEN], const char *token, size_t n, uint64_t now_s,

@@ -65,8 +65,8 @@ int lv_endpoint_upgrade(lv_endpoint *ep, const char *so_path, char *msg, size_t 
         else if (nd->state_size != old->state_size && nd->code_change == NULL)
             why = "its state layout changed and it has no code_change";
         if (why) {
-            snprintf(msg, cap, "refused %s from %s: %s (ABI %u, expected %u); the old code keeps running", sym, path,
-                     why, nd->abi, LV_ABI_VERSION);
+            snprintf(msg, cap, "refused %s from %s: %s (ABI %u, expected %u); the old code keeps running",
+                     sym, path, why, nd->abi, LV_ABI_VERSION);
             dlclose(h);
             return LV_EINVAL;
         }
@@ -93,12 +93,13 @@ int lv_endpoint_upgrade(lv_endpoint *ep, const char *so_path, char *msg, size_t 
         atomic_store(&ep->upgraded[i], found[i]);
         for (size_t k = 0; k < nprocs; k++)
             if (procs[k].kind && strcmp(procs[k].kind, name) == 0 &&
-                lv__deliver(ep->rt, procs[k].pid, LV_MSG_SYSTEM, 0, "upgrade", &found[i], sizeof(found[i]), 0) == 0)
+                lv__deliver(ep->rt, procs[k].pid, LV_MSG_SYSTEM, 0, "upgrade", &found[i], sizeof(found[i]),
+                            0) == 0)
                 switched++;
     }
     free(procs);
-    snprintf(msg, cap, "upgraded %zu view%s from %s; %zu live process%s switching", nfound, nfound == 1 ? "" : "s",
-             path, switched, switched == 1 ? "" : "es");
+    snprintf(msg, cap, "upgraded %zu view%s from %s; %zu live process%s switching", nfound,
+             nfound == 1 ? "" : "s", path, switched, switched == 1 ? "" : "es");
     fprintf(stderr, "[salamander] %s\n", msg);
     return 0;
 }

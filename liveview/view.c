@@ -2,6 +2,7 @@
  * process runs mount, handle_event and handle_info, re-renders what changed and writes the join
  * reply, event replies and pushed diffs. A crash ends only this process; its exit hook tells the
  * socket, which sends phx_error. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,20 @@
 
 /* ---- API for view authors ---- */
 
-void *lv_state(lv_view *v) { return v->state; }
+void *lv_state(lv_view *v)
+{
+    return v->state;
+}
 
-bool lv_connected(const lv_view *v) { return v->connected; }
+bool lv_connected(const lv_view *v)
+{
+    return v->connected;
+}
 
-lv_pid lv_view_pid(const lv_view *v) { return v->pid; }
+lv_pid lv_view_pid(const lv_view *v)
+{
+    return v->pid;
+}
 
 void lv_changed(lv_view *v, const void *field, size_t size)
 {
@@ -87,7 +97,10 @@ static void json_dealloc(void *ptr)
         free(ptr);
 }
 
-void lv__view_global_init(void) { json_set_alloc_funcs(json_alloc, json_dealloc); }
+void lv__view_global_init(void)
+{
+    json_set_alloc_funcs(json_alloc, json_dealloc);
+}
 
 /* ---- rendering helpers ---- */
 
@@ -195,14 +208,16 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
         fprintf(stderr, "[salamander] %s: event without a name on %s\n", v->peer, v->topic);
         reply(v, m.ref, "ok", "{}", 2);
     } else if (event_value(m.payload, &value, err, sizeof(err)) != 0) {
-        fprintf(stderr, "[salamander] %s: bad payload for event \"%s\" on %s: %s\n", v->peer, event, v->topic, err);
+        fprintf(stderr, "[salamander] %s: bad payload for event \"%s\" on %s: %s\n", v->peer, event, v->topic,
+                err);
         reply(v, m.ref, "ok", "{}", 2);
     } else {
         lv__trace_note(lv__current_proc(), "event", event, 0, 0);
-        int rc = v->def->handle_event ? v->def->handle_event(v, event, (const lv_value *)value) : LV_ENOTFOUND;
+        int rc =
+            v->def->handle_event ? v->def->handle_event(v, event, (const lv_value *)value) : LV_ENOTFOUND;
         if (rc == LV_ENOTFOUND)
-            fprintf(stderr, "[salamander] %s: unknown event \"%s\" for view %s (%s): ignored\n", v->peer, event,
-                    v->def->name, v->topic);
+            fprintf(stderr, "[salamander] %s: unknown event \"%s\" for view %s (%s): ignored\n", v->peer,
+                    event, v->def->name, v->topic);
         send_changes(v, m.ref);
     }
     json_decref(value);
@@ -340,9 +355,10 @@ static void page_exit(void *ctx, const char *reason)
     v->rd = NULL;
     lv_page_job *job = v->job;
     if (!job->finished && !job->cancelled) {
-        static const char page[] = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Error</title></head>"
-                                   "<body><h1>500 Internal Server Error</h1><p>The view crashed while rendering."
-                                   "</p></body></html>";
+        static const char page[] =
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Error</title></head>"
+            "<body><h1>500 Internal Server Error</h1><p>The view crashed while rendering."
+            "</p></body></html>";
         fprintf(stderr, "[salamander] page render of view %s ended: %s\n", v->def->name, reason);
         job->finished = true;
         job->done(job->ctx, 500, page, sizeof(page) - 1);
@@ -400,8 +416,8 @@ static void page_init(void *state, void *arg)
     atomic_store(&p->kind, a->def->name);
 }
 
-int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, lv_page_done done, void *ctx,
-                   lv_page_job **out)
+int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, lv_page_done done,
+                   void *ctx, lv_page_job **out)
 {
     lv_page_job *job = calloc(1, sizeof(*job));
     if (job == NULL)

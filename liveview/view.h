@@ -38,9 +38,10 @@ typedef struct lv_view_def {
  * Any callback may be NULL. Defines `const lv_view_def type##_view`. */
 #define LV_VIEW(type, mount_fn, event_fn, info_fn) LV_VIEW_UPGRADABLE(type, mount_fn, event_fn, info_fn, NULL)
 /* The same, with a code_change callback for hot upgrades from an older layout. */
-#define LV_VIEW_UPGRADABLE(type, mount_fn, event_fn, info_fn, code_change_fn)                                     \
-    __attribute__((visibility("default"))) const lv_view_def type##_view = {                                     \
-        LV_ABI_VERSION, #type, sizeof(type), &type##_template, (mount_fn), (event_fn), (info_fn), (code_change_fn)}
+#define LV_VIEW_UPGRADABLE(type, mount_fn, event_fn, info_fn, code_change_fn)                                \
+    __attribute__((visibility("default")))                                                                   \
+    const lv_view_def type##_view = {LV_ABI_VERSION, #type,      sizeof(type), &type##_template,             \
+                                     (mount_fn),     (event_fn), (info_fn),    (code_change_fn)}
 
 void *lv_state(lv_view *v);
 bool lv_connected(const lv_view *v);

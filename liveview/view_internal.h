@@ -14,8 +14,8 @@ struct lv_view {
     bool connected;
     bool joined; /* the join reply went out */
     lv_pid pid;
-    lv_socket *sock;             /* connected views */
-    struct lv_page_job *job;     /* HTTP renders */
+    lv_socket *sock;         /* connected views */
+    struct lv_page_job *job; /* HTTP renders */
     char topic[96];
     char join_ref[24];
     char peer[64];

@@ -50,8 +50,8 @@ static int parse_pid(const char *arg, lv_pid *pid)
 
 static void print_proc_header(FILE *out)
 {
-    fprintf(out, "%-20s %-12s %-18s %-10s %4s %7s %10s %10s %10s\n", "PID", "NAME", "VIEW/FUNCTION", "STATUS", "SCHED",
-            "MAILBOX", "MEMORY", "CPU_MS", "CPU_1S_MS");
+    fprintf(out, "%-20s %-12s %-18s %-10s %4s %7s %10s %10s %10s\n", "PID", "NAME", "VIEW/FUNCTION", "STATUS",
+            "SCHED", "MAILBOX", "MEMORY", "CPU_MS", "CPU_1S_MS");
 }
 
 static void print_proc(FILE *out, const lv_proc_info *p)
@@ -95,8 +95,8 @@ static void cmd_stats(lv_admin *a, FILE *out, bool json)
         for (int i = 0; i < n; i++) {
             lv_sched_stats st;
             lv_rt_sched_stats(a->rt, i, &st);
-            fprintf(out, "%s{\"index\":%d,\"utilisation\":%.3f,\"preemptions\":%" PRIu64 "}", i ? "," : "", i, util[i],
-                    st.preemptions);
+            fprintf(out, "%s{\"index\":%d,\"utilisation\":%.3f,\"preemptions\":%" PRIu64 "}", i ? "," : "", i,
+                    util[i], st.preemptions);
         }
         fprintf(out, "],\"load_successes_per_s\":%.1f}\n", successes);
         return;
@@ -106,7 +106,8 @@ static void cmd_stats(lv_admin *a, FILE *out, bool json)
     for (int i = 0; i < n; i++) {
         lv_sched_stats st;
         lv_rt_sched_stats(a->rt, i, &st);
-        fprintf(out, "  scheduler %-3d      %5.1f %% busy, %" PRIu64 " preemptions\n", i, util[i] * 100, st.preemptions);
+        fprintf(out, "  scheduler %-3d      %5.1f %% busy, %" PRIu64 " preemptions\n", i, util[i] * 100,
+                st.preemptions);
     }
     fprintf(out, "load_successes_per_s %.1f\n", successes);
 }
@@ -120,7 +121,8 @@ static const char *run_command(lv_admin *a, char *line, FILE *out)
     if (cmd == NULL)
         return "empty command";
     lv_pid pid = 0;
-    bool needs_pid = !strcmp(cmd, "info") || !strcmp(cmd, "bt") || !strcmp(cmd, "trace") || !strcmp(cmd, "kill");
+    bool needs_pid =
+        !strcmp(cmd, "info") || !strcmp(cmd, "bt") || !strcmp(cmd, "trace") || !strcmp(cmd, "kill");
     if (needs_pid && parse_pid(arg, &pid) != 0)
         return "expected a PID (a positive number)";
     if (!strcmp(cmd, "ps")) {
@@ -166,8 +168,8 @@ static const char *run_command(lv_admin *a, char *line, FILE *out)
         if (err == LV_EEXIST)
             return "that process is already being traced";
         for (size_t i = 0; i < n; i++)
-            fprintf(out, "%8.3f ms  %-8s %-40.40s from <%" PRIu64 "> %zu bytes\n", e[i].at_us / 1000.0, e[i].what,
-                    e[i].tag, e[i].from, e[i].size);
+            fprintf(out, "%8.3f ms  %-8s %-40.40s from <%" PRIu64 "> %zu bytes\n", e[i].at_us / 1000.0,
+                    e[i].what, e[i].tag, e[i].from, e[i].size);
         fprintf(out, "(%zu entries)\n", n);
     } else if (!strcmp(cmd, "kill")) {
         if (lv_rt_kill(a->rt, pid) != 0)

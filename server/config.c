@@ -23,20 +23,21 @@ void lv_config_defaults(lv_config *cfg)
 
 void lv_config_usage(FILE *out)
 {
-    fprintf(out, "usage: salamander [options]\n"
-                 "  --listen HOST:PORT     address to serve on (default 127.0.0.1:4000)\n"
-                 "  --schedulers N         scheduler threads, 1..255 (default: number of cores)\n"
-                 "  --admin PATH           admin Unix socket for lvctl (default /tmp/salamander.sock)\n"
-                 "  --secret-file PATH     file holding the token signing secret (default: $SALAMANDER_SECRET,\n"
-                 "                         else a random secret, with a warning)\n"
-                 "  --assets DIR           built client bundle (default: js/ beside the binary)\n"
-                 "  --max-frame BYTES      largest WebSocket message accepted (default 1048576)\n"
-                 "  --heap-limit BYTES     per-process memory limit (default 67108864)\n"
-                 "  --allow-origin LIST    extra origins (comma-separated, e.g. https://app.example) allowed\n"
-                 "                         to open WebSockets; the page's own origin always is\n"
-                 "  --max-events N         frames per second per socket before it is cut off (default 1000)\n"
-                 "  --official-client      serve the official phoenix_live_view client\n"
-                 "  --help                 this text\n");
+    fprintf(out,
+            "usage: salamander [options]\n"
+            "  --listen HOST:PORT     address to serve on (default 127.0.0.1:4000)\n"
+            "  --schedulers N         scheduler threads, 1..255 (default: number of cores)\n"
+            "  --admin PATH           admin Unix socket for lvctl (default /tmp/salamander.sock)\n"
+            "  --secret-file PATH     file holding the token signing secret (default: $SALAMANDER_SECRET,\n"
+            "                         else a random secret, with a warning)\n"
+            "  --assets DIR           built client bundle (default: js/ beside the binary)\n"
+            "  --max-frame BYTES      largest WebSocket message accepted (default 1048576)\n"
+            "  --heap-limit BYTES     per-process memory limit (default 67108864)\n"
+            "  --allow-origin LIST    extra origins (comma-separated, e.g. https://app.example) allowed\n"
+            "                         to open WebSockets; the page's own origin always is\n"
+            "  --max-events N         frames per second per socket before it is cut off (default 1000)\n"
+            "  --official-client      serve the official phoenix_live_view client\n"
+            "  --help                 this text\n");
 }
 
 static int parse_size(const char *s, size_t min, size_t max, size_t *out)

@@ -9,14 +9,14 @@
 typedef struct lv_config {
     char listen_host[64];
     int listen_port;
-    int schedulers;      /* 0 in the struct means "number of cores" until parse resolves it */
+    int schedulers; /* 0 in the struct means "number of cores" until parse resolves it */
     char admin_path[256];
     char secret_file[256];
-    char assets_dir[512]; /* built client bundle (manifest.json + salamander.<hash>.js) */
-    size_t max_frame;     /* largest WebSocket message accepted */
-    size_t heap_limit;    /* per-process memory limit */
-    int token_max_age_s;  /* session/static token lifetime */
-    int official_client;  /* serve phoenix_live_view's client instead of ours (compatibility tests) */
+    char assets_dir[512];      /* built client bundle (manifest.json + salamander.<hash>.js) */
+    size_t max_frame;          /* largest WebSocket message accepted */
+    size_t heap_limit;         /* per-process memory limit */
+    int token_max_age_s;       /* session/static token lifetime */
+    int official_client;       /* serve phoenix_live_view's client instead of ours (compatibility tests) */
     char allow_origins[512];   /* comma-separated extra origins allowed to open WebSockets */
     unsigned max_events_per_s; /* per socket */
 } lv_config;

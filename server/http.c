@@ -31,10 +31,11 @@ typedef struct {
     lv_server *srv;
 } server_handler;
 
-static const char NOT_FOUND_PAGE[] = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-                                     "<title>Not found · Salamander</title></head><body><h1>404 Not Found</h1>"
-                                     "<p>No page here. Try the <a href=\"/\">calculator</a> or the "
-                                     "<a href=\"/thermostat\">thermostat</a>.</p></body></html>\n";
+static const char NOT_FOUND_PAGE[] =
+    "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<title>Not found · Salamander</title></head><body><h1>404 Not Found</h1>"
+    "<p>No page here. Try the <a href=\"/\">calculator</a> or the "
+    "<a href=\"/thermostat\">thermostat</a>.</p></body></html>\n";
 
 static void add_security_headers(h2o_req_t *req)
 {
@@ -49,7 +50,8 @@ static int send_html(h2o_req_t *req, int status, const char *reason, const char 
 {
     req->res.status = status;
     req->res.reason = reason;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/html; charset=utf-8"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     add_security_headers(req);
     h2o_send_inline(req, body, len);
@@ -105,8 +107,8 @@ static int serve_page(lv_server *srv, h2o_req_t *req, const lv_route *route)
     pr->gen.stop = page_stop;
     pr->req = req;
     char url[256];
-    snprintf(url, sizeof(url), "http://%.*s%.*s", (int)req->authority.len, req->authority.base, (int)req->path.len,
-             req->path.base);
+    snprintf(url, sizeof(url), "http://%.*s%.*s", (int)req->authority.len, req->authority.base,
+             (int)req->path.len, req->path.base);
     int err = lv_page_render(&srv->endpoint, route, url, page_done, pr, &pr->job);
     if (err) {
         fprintf(stderr, "[salamander] cannot render %s: %s\n", route->path, lv_strerror(err));
@@ -115,7 +117,8 @@ static int serve_page(lv_server *srv, h2o_req_t *req, const lv_route *route)
     }
     req->res.status = 200;
     req->res.reason = "OK";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/html; charset=utf-8"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     add_security_headers(req);
     h2o_start_response(req, &pr->gen);
@@ -176,7 +179,8 @@ static int load_bundle(lv_server *srv)
     long size = ftell(f);
     fseek(f, 0, SEEK_SET);
     srv->script = malloc(size > 0 ? (size_t)size : 1);
-    srv->script_len = size > 0 && srv->script && fread(srv->script, 1, (size_t)size, f) == (size_t)size ? (size_t)size : 0;
+    srv->script_len =
+        size > 0 && srv->script && fread(srv->script, 1, (size_t)size, f) == (size_t)size ? (size_t)size : 0;
     fclose(f);
     if (srv->script_len == 0) {
         fprintf(stderr, "salamander: cannot read the client bundle %s\n", path);
@@ -306,8 +310,8 @@ int lv_server_run(lv_server *srv)
     fprintf(stderr,
             "[salamander] serving http://%s:%d/ (calculator) and /thermostat with %d scheduler%s; "
             "session capacity %zu (open-file limit)\n",
-            srv->cfg.listen_host, srv->cfg.listen_port, srv->cfg.schedulers, srv->cfg.schedulers == 1 ? "" : "s",
-            srv->max_sessions);
+            srv->cfg.listen_host, srv->cfg.listen_port, srv->cfg.schedulers,
+            srv->cfg.schedulers == 1 ? "" : "s", srv->max_sessions);
     int sig = 0;
     sigwait(&set, &sig);
     fprintf(stderr, "[salamander] %s: shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -1,5 +1,6 @@
 /* lvctl: talks to a running salamander's admin socket.
- *   lvctl [--socket PATH] ps | top | info PID | bt PID | trace PID | kill PID | stats [--json] | upgrade VIEW.so */
+ *   lvctl [--socket PATH] ps | top | info PID | bt PID | trace PID | kill PID | stats [--json] | upgrade
+ * VIEW.so */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,9 @@ int main(int argc, char **argv)
     }
     if ((nargs[c] >= 0 && given != nargs[c]) || (nargs[c] < 0 && given > 1)) {
         fprintf(stderr, "lvctl: %s takes %s (see lvctl --help)\n", argv[i],
-                nargs[c] == 1 ? "one argument" : nargs[c] == 0 ? "no argument" : "at most one argument");
+                nargs[c] == 1   ? "one argument"
+                : nargs[c] == 0 ? "no argument"
+                                : "at most one argument");
         return 2;
     }
     char line[1024];

@@ -18,7 +18,8 @@ int lv_server_load_secret(lv_server *srv)
     if (srv->cfg.secret_file[0]) {
         FILE *f = fopen(srv->cfg.secret_file, "rb");
         if (f == NULL) {
-            fprintf(stderr, "salamander: cannot read --secret-file %s: %s\n", srv->cfg.secret_file, strerror(errno));
+            fprintf(stderr, "salamander: cannot read --secret-file %s: %s\n", srv->cfg.secret_file,
+                    strerror(errno));
             return -1;
         }
         char buf[4096];

@@ -110,9 +110,15 @@ static void conn_close(ws_conn *c, uint16_t code, const char *reason)
         conn_teardown(c);
 }
 
-static void transport_send(void *ctx, const char *frame, size_t len) { conn_queue(ctx, LV_WS_TEXT, frame, len); }
+static void transport_send(void *ctx, const char *frame, size_t len)
+{
+    conn_queue(ctx, LV_WS_TEXT, frame, len);
+}
 
-static void transport_close(void *ctx, uint16_t code, const char *reason) { conn_close(ctx, code, reason); }
+static void transport_close(void *ctx, uint16_t code, const char *reason)
+{
+    conn_close(ctx, code, reason);
+}
 
 static const lv_transport_ops ws_ops = {transport_send, transport_close};
 
@@ -139,20 +145,13 @@ static void on_read(h2o_socket_t *sock, const char *err)
             break;
         }
         switch (msg.opcode) {
-        case LV_WS_TEXT:
-            lv_socket_frame(c->lsock, msg.data, msg.len);
-            break;
+        case LV_WS_TEXT: lv_socket_frame(c->lsock, msg.data, msg.len); break;
         case LV_WS_BINARY:
             fprintf(stderr, "[salamander] %s: binary frame ignored (uploads are not supported)\n", c->peer);
             break;
-        case LV_WS_PING:
-            conn_queue(c, LV_WS_PONG, msg.data, msg.len);
-            break;
-        case LV_WS_CLOSE:
-            conn_close(c, 1000, "");
-            break;
-        default:
-            break;
+        case LV_WS_PING: conn_queue(c, LV_WS_PONG, msg.data, msg.len); break;
+        case LV_WS_CLOSE: conn_close(c, 1000, ""); break;
+        default: break;
         }
         if (c->dead)
             break;
@@ -209,7 +208,8 @@ static int bad_request(h2o_req_t *req, int status, const char *reason, const cha
 {
     req->res.status = status;
     req->res.reason = reason;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/plain; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/plain; charset=utf-8"));
     h2o_send_inline(req, msg, strlen(msg));
     return 0;
 }
@@ -238,7 +238,8 @@ int lv_server_ws_upgrade(lv_server *srv, h2o_req_t *req)
 {
     h2o_iovec_t upgrade = header_value(req, H2O_TOKEN_UPGRADE);
     h2o_iovec_t key = header_value_by_name(req, "sec-websocket-key");
-    if (req->version >= 0x200 || upgrade.base == NULL || !h2o_lcstris(upgrade.base, upgrade.len, H2O_STRLIT("websocket")))
+    if (req->version >= 0x200 || upgrade.base == NULL ||
+        !h2o_lcstris(upgrade.base, upgrade.len, H2O_STRLIT("websocket")))
         return bad_request(req, 400, "Bad Request", "expected a WebSocket upgrade\n");
     if (key.base == NULL || key.len != 24)
         return bad_request(req, 400, "Bad Request", "missing or malformed Sec-WebSocket-Key\n");

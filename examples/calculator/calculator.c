@@ -25,7 +25,10 @@ typedef struct {
     int64_t next_id;
 } calculator;
 
-static const char *entry_separator(const calc_entry *e) { return strcmp(e->status, "done") == 0 ? " = " : " … "; }
+static const char *entry_separator(const calc_entry *e)
+{
+    return strcmp(e->status, "done") == 0 ? " = " : " … ";
+}
 
 #include "examples/calculator/calculator.lv.h"
 

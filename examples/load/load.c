@@ -85,7 +85,8 @@ static void handle_info(lv_view *v, const lv_msg *msg)
     } else if (msg->kind == LV_MSG_TIMER) {
         system_sample now;
         system_stats_sample(lv_self_rt(), &now);
-        system_stats_describe(&l->last, &now, l->schedulers, sizeof(l->schedulers), l->memory, sizeof(l->memory));
+        system_stats_describe(&l->last, &now, l->schedulers, sizeof(l->schedulers), l->memory,
+                              sizeof(l->memory));
         l->last = now;
         ask_for_samples();
         lv_send_after(1000, "refresh", NULL);

@@ -9,7 +9,7 @@
 #include "liveview/supervisor.h"
 
 #define PER_SHARD 64
-#define MAX_JOBS 100000
+#define MAX_JOBS  100000
 
 typedef struct {
     load_stats *stats;
@@ -143,4 +143,7 @@ int load_controller_start(lv_rt *rt, load_stats *stats)
     return lv_rt_spawn_with_exit_hook(rt, "load controller", control, c, controller_exit, c, NULL);
 }
 
-double load_successes_per_s(void *stats) { return atomic_load(&((load_stats *)stats)->successes_per_s); }
+double load_successes_per_s(void *stats)
+{
+    return atomic_load(&((load_stats *)stats)->successes_per_s);
+}

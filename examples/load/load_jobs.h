@@ -20,7 +20,7 @@ int load_controller_start(lv_rt *rt, load_stats *stats);
 double load_successes_per_s(void *stats);
 
 /* Messages to the controller (from a process): */
-#define LOAD_SET_JOBS "set_jobs"   /* data: int */
-#define LOAD_GET_SAMPLES "samples" /* answered with "samples": float[LOAD_SAMPLES], oldest first */
+#define LOAD_SET_JOBS    "set_jobs" /* data: int */
+#define LOAD_GET_SAMPLES "samples"  /* answered with "samples": float[LOAD_SAMPLES], oldest first */
 
 #endif

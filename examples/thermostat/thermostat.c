@@ -12,7 +12,10 @@ typedef struct {
     char clock[9];
 } thermostat;
 
-static const char *mode_name(thermostat_mode mode) { return mode == HEATING ? "heating" : "cooling"; }
+static const char *mode_name(thermostat_mode mode)
+{
+    return mode == HEATING ? "heating" : "cooling";
+}
 
 #include "examples/thermostat/thermostat.lv.h"
 

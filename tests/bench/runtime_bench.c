@@ -46,7 +46,10 @@ static lv_rt *caller_rt(void)
     return rt;
 }
 
-static void empty(void *arg) { (void)arg; }
+static void empty(void *arg)
+{
+    (void)arg;
+}
 
 static void bench_spawn(void)
 {
@@ -240,7 +243,10 @@ static void crash_abort(void *a)
     (void)a;
     abort();
 }
-static void crash_assert(void *a) { assert(a == (void *)1); }
+static void crash_assert(void *a)
+{
+    assert(a == (void *)1);
+}
 static void crash_lv(void *a)
 {
     (void)a;
@@ -258,7 +264,8 @@ static _Atomic int survived;
 static void crash_watcher(void *arg)
 {
     (void)arg;
-    lv_proc_fn kinds[] = {crash_lv, crash_assert, crash_abort, crash_null, crash_overflow, crash_fpe, crash_heap};
+    lv_proc_fn kinds[] = {crash_lv,       crash_assert, crash_abort, crash_null,
+                          crash_overflow, crash_fpe,    crash_heap};
     for (int i = 0; i < 7; i++) {
         lv_pid p;
         uint64_t ref;

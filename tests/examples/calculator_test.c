@@ -12,7 +12,10 @@ static void mount(void)
     t = lv_test_mount(&calculator_view, NULL);
     cr_assert_not_null(t, "mount failed");
 }
-static void unmount(void) { lv_test_free(t); }
+static void unmount(void)
+{
+    lv_test_free(t);
+}
 
 TestSuite(calculator, .init = mount, .fini = unmount, .timeout = 30);
 

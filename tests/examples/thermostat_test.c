@@ -12,7 +12,10 @@ static void mount(void)
     t = lv_test_mount(&thermostat_view, NULL);
     cr_assert_not_null(t, "mount failed");
 }
-static void unmount(void) { lv_test_free(t); }
+static void unmount(void)
+{
+    lv_test_free(t);
+}
 
 TestSuite(thermostat, .init = mount, .fini = unmount, .timeout = 20);
 
@@ -72,7 +75,8 @@ Test(thermostat, malformed_frames_close_the_socket_with_a_reason)
 
 Test(thermostat, events_on_an_unjoined_topic_get_an_error_reply)
 {
-    lv_test_raw_frame(t, "[null,\"9\",\"lv:phx-other\",\"event\",{\"type\":\"click\",\"event\":\"inc\",\"value\":{}}]");
+    lv_test_raw_frame(
+        t, "[null,\"9\",\"lv:phx-other\",\"event\",{\"type\":\"click\",\"event\":\"inc\",\"value\":{}}]");
     cr_assert_not_null(strstr(lv_test_frames(t), "unmatched topic"), "%s", lv_test_frames(t));
     cr_assert(lv_test_alive(t));
 }

@@ -16,7 +16,10 @@ static void setup(void)
     cr_assert_eq(lv_rt_new(&cfg, &rt), 0);
     cr_assert_eq(lv_rt_start(rt), 0);
 }
-static void teardown(void) { lv_rt_free(rt); }
+static void teardown(void)
+{
+    lv_rt_free(rt);
+}
 TestSuite(introspect, .init = setup, .fini = teardown, .timeout = 30);
 
 static void ms_sleep(int ms)
@@ -67,7 +70,8 @@ Test(introspect, list_info_and_top)
     lv_proc_info top[5];
     cr_assert_eq(lv_rt_top(rt, top, 5, &n), 0);
     cr_assert_eq(top[0].pid, s, "the spinner tops the list");
-    cr_assert_gt(top[0].cpu_us_last_s, 500000, "it used %lu us in the last second", (unsigned long)top[0].cpu_us_last_s);
+    cr_assert_gt(top[0].cpu_us_last_s, 500000, "it used %lu us in the last second",
+                 (unsigned long)top[0].cpu_us_last_s);
     cr_assert_eq(lv_rt_info(rt, 424242, &info), LV_ENOPROC);
     lv_rt_kill(rt, s);
 }

@@ -22,7 +22,10 @@ static void setup(void)
     cr_assert_eq(lv_rt_new(&cfg, &rt), 0);
 }
 
-static void teardown(void) { lv_rt_free(rt); }
+static void teardown(void)
+{
+    lv_rt_free(rt);
+}
 
 TestSuite(proc, .init = setup, .fini = teardown, .timeout = 20);
 
@@ -195,7 +198,8 @@ static void crash_heap(void *arg)
 
 static lv_proc_fn crashers[] = {crash_explicit, crash_assert, crash_abort, crash_null,
                                 crash_overflow, crash_fpe,    crash_heap};
-static const char *crash_reasons[] = {"crash", "crash", "crash", "crash", "stack_overflow", "crash", "heap_limit"};
+static const char *crash_reasons[] = {"crash",          "crash", "crash",     "crash",
+                                      "stack_overflow", "crash", "heap_limit"};
 
 static void monitor_all(void *arg)
 {
@@ -378,7 +382,7 @@ Test(proc, ten_thousand_crashes_leave_nothing_behind, .timeout = 120)
     cfg.virtual_clock = true;
     cfg.crash_log = fopen("/dev/null", "w");
     cr_assert_eq(lv_rt_new(&cfg, &rt), 0);
-    cr_redirect_stderr(); /* assert() prints on its own */
+    cr_redirect_stderr();         /* assert() prints on its own */
     for (int i = 0; i < 600; i++) /* warm-up: pools and allocator reach their steady size */
         lv_rt_spawn(rt, "c", crashers[i % 6], NULL, NULL);
     lv_rt_run_until_idle(rt);

@@ -14,7 +14,10 @@ static void setup(void)
     cfg.crash_log = fopen("/dev/null", "w");
     cr_assert_eq(lv_rt_new(&cfg, &rt), 0);
 }
-static void teardown(void) { lv_rt_free(rt); }
+static void teardown(void)
+{
+    lv_rt_free(rt);
+}
 TestSuite(supervisor, .init = setup, .fini = teardown, .timeout = 20);
 
 static int starts[3];

@@ -1,0 +1,33 @@
+# Peers benchmark: lvload (the C LiveView load generator), the bare h2o echo, and `bench-peers`.
+# Included from the top-level Makefile; also works alone:
+#   make -f tests/bench/bench.mk build/bench/lvload build/bench/echo
+# Variables here are prefixed PEERS_ so they cannot clash with the including Makefile's.
+
+BUILD ?= build
+CC    ?= gcc
+
+PEERS_CFLAGS := -std=c17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror
+PEERS_DIR    := $(BUILD)/bench
+
+.PHONY: bench-peers bench-peers-scale bench-peers-tools
+
+$(PEERS_DIR)/lvload: tests/bench/lvload.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PEERS_CFLAGS) $< -o $@ -lpthread -lm
+
+$(PEERS_DIR)/echo: tests/bench/echo.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PEERS_CFLAGS) $< -o $@ -lh2o-evloop -lwslay -lssl -lcrypto -lpthread
+
+bench-peers-tools: $(PEERS_DIR)/lvload $(PEERS_DIR)/echo
+
+# Included from the top-level Makefile, bench-peers first builds Salamander with that Makefile's
+# rules; run alone, peers.sh uses whatever build/salamander exists and reports Salamander's runs
+# as not done if there is none.
+PEERS_SERVER := $(if $(filter Makefile,$(notdir $(firstword $(MAKEFILE_LIST)))),$(BUILD)/salamander)
+
+bench-peers: bench-peers-tools $(PEERS_SERVER)
+	BUILD=$(BUILD) tests/bench/peers.sh
+
+bench-peers-scale: bench-peers-tools
+	BUILD=$(BUILD) tests/bench/peers.sh scale
