@@ -6,7 +6,7 @@ CC       ?= gcc
 BUILD    := build
 ARGS     ?=
 APT_PKGS := build-essential pkg-config libh2o-evloop-dev libssl-dev libjansson-dev libunwind-dev \
-            libboost-context-dev libcriterion-dev nodejs npm chromium clang libclang-rt-14-dev
+            libboost-context-dev libcriterion-dev chromium clang libclang-rt-14-dev binutils
 
 WARN     := -Wall -Wextra -Werror
 BASE     := -std=c17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -g -fno-omit-frame-pointer -I. -I$(BUILD)/gen $(WARN)
@@ -34,6 +34,8 @@ all: $(BUILD)/salamander $(BUILD)/lvtc $(BUILD)/lvctl
 # ---- set-up: packages -------------------------------------------------------------------------
 $(BUILD)/.apt-stamp: Makefile
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	@mkdir -p $(BUILD) && touch $@
