@@ -20,7 +20,7 @@ LV_SRC     := $(wildcard liveview/*.c)
 SERVER_SRC := $(filter-out server/main.c server/lvctl_main.c,$(wildcard server/*.c))
 LVTC_SRC   := $(wildcard templates/*.c)
 TEMPLATES  := $(wildcard examples/*/*.lv.html)
-VIEW_SRC   := $(wildcard examples/*/*.c)
+VIEW_SRC   := $(wildcard examples/*.c examples/*/*.c)
 GEN_HDRS   := $(patsubst %.lv.html,$(BUILD)/gen/%.lv.h,$(TEMPLATES))
 TEST_SRC   := $(wildcard tests/liveview/*_test.c tests/server/*_test.c tests/templates/*_test.c tests/examples/*_test.c)
 
@@ -46,7 +46,9 @@ js/node_modules/.stamp: js/package.json js/package-lock.json
 
 deps: $(BUILD)/.apt-stamp js/node_modules/.stamp
 
-# ---- C ----------------------------------------------------------------------------------------
+# ---- C ----
+# lvtc builds before any template exists, so its objects (build/lvtc-obj) never wait for
+# generated headers; everything else does.------------------------------------------------------------------------------------
 $(BUILD)/opt/%.o: %.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
@@ -59,23 +61,23 @@ LVRT_RENAME   := $(foreach s,$(LVRT_SECTIONS),--rename-section $(s)=lvrt,alloc,l
 $(BUILD)/opt/liveview/%.o: liveview/%.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
-	objcopy $(LVRT_RENAME) $@
+	@objcopy $(LVRT_RENAME) $@
 
 $(BUILD)/asan/liveview/%.o: liveview/%.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) -O1 $(SAN) -MMD -MP -c $< -o $@
-	objcopy $(LVRT_RENAME) $@
-
-# lvtc builds before any template exists, so its objects must not wait for generated headers.
-$(BUILD)/opt/templates/%.o: templates/%.c | $(BUILD)/.apt-stamp
-	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
+	@objcopy $(LVRT_RENAME) $@
 
 $(BUILD)/asan/%.o: %.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) -O1 $(SAN) -MMD -MP -c $< -o $@
 
-$(BUILD)/lvtc: $(call obj,opt,$(LVTC_SRC))
+LVTC_OBJ := $(patsubst %.c,$(BUILD)/lvtc-obj/%.o,$(LVTC_SRC) liveview/buf.c)
+$(BUILD)/lvtc-obj/%.o: %.c | $(BUILD)/.apt-stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/lvtc: $(LVTC_OBJ)
 	$(CC) $^ -o $@
 
 $(BUILD)/gen/%.lv.h: %.lv.html $(BUILD)/lvtc

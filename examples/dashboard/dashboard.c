@@ -14,8 +14,8 @@ typedef struct {
     char name[32];
     char kind[32];
     char status[12];
-    char cpu_ms[16];
-    char memory[16];
+    char cpu_ms[24];
+    char memory[24];
 } top_row;
 
 typedef struct {

@@ -1,0 +1,68 @@
+/* lvtc internals: the template's syntax tree (parse.c builds it, codegen.c turns it into C). */
+#ifndef LVTC_H
+#define LVTC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pos {
+    int line, col;
+} pos;
+
+typedef struct part { /* a piece of a quoted attribute value */
+    bool is_expr;
+    char *text;
+    pos at;
+} part;
+
+typedef enum { A_BOOL, A_STATIC, A_EXPR, A_MIXED } attr_kind;
+
+typedef struct attr {
+    char *name;
+    attr_kind kind;
+    char quote;   /* A_STATIC/A_MIXED: the quote used, or 0 when unquoted */
+    char *value;  /* A_STATIC: the text; A_EXPR: the expression */
+    part *parts;  /* A_MIXED */
+    int nparts;
+    pos at, value_at;
+} attr;
+
+typedef enum { N_TEXT, N_EXPR, N_ELEM } node_kind;
+
+typedef struct node node;
+struct node {
+    node_kind kind;
+    pos at;
+    char *text; /* N_TEXT: raw HTML; N_EXPR: the expression */
+    bool raw;   /* N_EXPR: {raw(expr)} */
+    /* N_ELEM */
+    char *tag;
+    attr *attrs;
+    int nattrs;
+    node **kids;
+    int nkids;
+    bool is_void, self_closing;
+    char *if_expr;
+    pos if_at;
+    bool is_else;
+    node *else_node;
+    bool has_for, for_range;
+    char *for_var, *for_a, *for_b; /* array and count, or range bounds */
+    pos for_at;
+    char *key_expr;
+    pos key_at;
+};
+
+typedef struct tree {
+    const char *file;
+    node **kids;
+    int nkids;
+} tree;
+
+/* Parses src; on error prints "file:line:col: message" and returns -1. */
+int lvtc_parse(const char *file, const char *src, tree *out);
+/* Writes the C header; returns 0 or -1 after printing the error. */
+int lvtc_generate(const tree *t, const char *type, const char *out_path, char **c_out);
+
+#endif
