@@ -192,12 +192,6 @@ static void on_upgrade_complete(void *data, h2o_socket_t *sock, size_t reqsize)
         on_read(sock, NULL);
 }
 
-static h2o_iovec_t header_value(h2o_req_t *req, const h2o_token_t *token)
-{
-    ssize_t i = h2o_find_header(&req->headers, token, -1);
-    return i < 0 ? h2o_iovec_init(NULL, 0) : req->headers.entries[i].value;
-}
-
 static h2o_iovec_t header_value_by_name(h2o_req_t *req, const char *name)
 {
     ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
@@ -236,7 +230,7 @@ bool lv_server_origin_allowed(lv_server *srv, h2o_req_t *req, h2o_iovec_t origin
 
 int lv_server_ws_upgrade(lv_server *srv, h2o_req_t *req)
 {
-    h2o_iovec_t upgrade = header_value(req, H2O_TOKEN_UPGRADE);
+    h2o_iovec_t upgrade = req->upgrade; /* h2o moves the Upgrade header here */
     h2o_iovec_t key = header_value_by_name(req, "sec-websocket-key");
     if (req->version >= 0x200 || upgrade.base == NULL ||
         !h2o_lcstris(upgrade.base, upgrade.len, H2O_STRLIT("websocket")))
