@@ -28,6 +28,11 @@ TEST_SRC   := $(wildcard tests/liveview/*_test.c tests/server/*_test.c tests/tem
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 CORE_SRC := $(LV_SRC) $(SERVER_SRC) $(VIEW_SRC)
 
+.PHONY: fuzz
+# Bounded libFuzzer runs over the frame, Phoenix-message and form parsers (FUZZ_SECONDS each).
+fuzz: $(BUILD)/.apt-stamp
+	./tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
+
 .PHONY: all run test deps test-c test-js test-e2e test-templates clean format bench-render bench-runtime
 all: $(BUILD)/salamander $(BUILD)/lvtc $(BUILD)/lvctl
 

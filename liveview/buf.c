@@ -17,6 +17,8 @@ void lv_buf_reset(lv_buf *b)
 {
     b->len = 0;
     b->oom = false;
+    if (b->data)
+        b->data[0] = '\0'; /* data stays a valid (empty) string */
 }
 
 bool lv_buf_reserve(lv_buf *b, size_t extra)

@@ -1,13 +1,6 @@
 /* application/x-www-form-urlencoded decoding for form events, following Plug.Conn.Query (Plug 1.16:
  * decode_init/decode_each/decode_done) so that a view sees what a Phoenix view would, quirks of
- * conflicting keys included; plus the "_target" path Phoenix derives from the changed field.
- *
- * Plug's algorithm, which this mirrors: every bracketed prefix of a key names a "level" (the root,
- * "user", "user[address]", ...). A pair is added as an entry {segment, value} to the level of its
- * last segment; when that level is new, an entry pointing to it is added to the parent level, and
- * so on up to the first level that already existed. At the end each level becomes an array if its
- * newest entry has an empty segment ("a[]"), otherwise an object in which a later key overrides an
- * earlier one; entries of the other kind are dropped. */
+ * conflicting keys included; plus the "_target" path Phoenix derives from the changed field. */
 #include "liveview/form.h"
 
 #include <stdarg.h>
@@ -19,6 +12,13 @@
 
 #include "liveview/buf.h"
 #include "liveview/error.h"
+
+/* Plug's algorithm, which this mirrors: every bracketed prefix of a key names a "level" (the root,
+ * "user", "user[address]", ...). A pair is added as an entry {segment, value} to the level of its
+ * last segment; when that level is new, an entry pointing to it is added to the parent level, and
+ * so on up to the first level that already existed. At the end each level becomes an array if its
+ * newest entry has an empty segment ("a[]"), otherwise an object in which a later key overrides an
+ * earlier one; entries of the other kind are dropped. */
 
 #define NONE SIZE_MAX /* no entry / the root has no name */
 #define NIL  SIZE_MAX /* key_len of an entry with an empty segment: a list element */
@@ -169,24 +169,24 @@ static int form_insert(form_decoder *d, size_t key_off, size_t key_len, json_t *
         size_t level_len; /* the level is named key[0..level_len); NONE for the root */
         size_t off, len;  /* the segment within key; len NIL for "[]" */
     } seg[LV_FORM_MAX_DEPTH];
-    size_t nseg = 0;
     const char *key = d->text.data + key_off;
     const char *lb = key_len ? memchr(key, '[', key_len) : NULL;
+    size_t nseg = 1;
+    seg[0].level_len = NONE;
+    seg[0].off = 0;
+    seg[0].len = key_len;
     if (lb != NULL && lb > key && key[key_len - 1] == ']') {
         /* "a[b][c]": root segment "a", then segments between "[" and a "]" that is followed by
          * "[" or ends the key; any other "]" is part of a segment, as in Plug */
-        size_t p = (size_t)(lb - key);
-        seg[nseg++].level_len = NONE;
-        seg[0].off = 0;
-        seg[0].len = p;
-        size_t level_len = p, start = p + 1;
+        seg[0].len = (size_t)(lb - key);
+        size_t level_len = seg[0].len, start = level_len + 1;
         for (size_t i = start; i < key_len; i++) {
             if (key[i] != ']' || (i + 1 < key_len && key[i + 1] != '['))
                 continue;
             if (nseg == LV_FORM_MAX_DEPTH) {
                 json_decref(value);
-                return form_error(err, errlen, "key nested deeper than %d levels at offset %zu", LV_FORM_MAX_DEPTH,
-                                  at);
+                return form_error(err, errlen, "key nested deeper than %d levels at offset %zu",
+                                  LV_FORM_MAX_DEPTH, at);
             }
             seg[nseg].level_len = level_len;
             seg[nseg].off = start;
@@ -196,11 +196,6 @@ static int form_insert(form_decoder *d, size_t key_off, size_t key_len, json_t *
             start = i + 2;
             i++;
         }
-    } else {
-        seg[nseg].level_len = NONE;
-        seg[nseg].off = 0;
-        seg[nseg].len = key_len;
-        nseg++;
     }
     /* deepest segment first; stop at the first level that already existed */
     size_t child = NONE;
@@ -214,8 +209,7 @@ static int form_insert(form_decoder *d, size_t key_off, size_t key_len, json_t *
                 return rc;
             }
         }
-        size_t klen = seg[i].len == NIL ? NIL : seg[i].len;
-        int rc = form_add(d, lvl, key_off + seg[i].off, klen, value, child);
+        int rc = form_add(d, lvl, key_off + seg[i].off, seg[i].len, value, child);
         if (rc != 0 || !created)
             return rc;
         value = NULL;
@@ -233,6 +227,11 @@ static int form_pair(form_decoder *d, const char *s, size_t start, size_t end, c
     if (form_unescape(&d->text, s + start, kend - start, &bad) != 0)
         return form_error(err, errlen, "bad percent-encoding at offset %zu", start + bad);
     size_t key_len = d->text.len - key_off;
+    /* Plug allows it, but C code reaches keys as C strings (json_object_get, json_object_foreach,
+     * even json_equal), where "a%00x" would read as "a" */
+    const char *nul = memchr(d->text.data + key_off, '\0', key_len);
+    if (nul != NULL)
+        return form_error(err, errlen, "NUL byte in key at offset %zu", start);
     json_t *check;
     int rc = form_string(d->text.data + key_off, key_len, &check);
     if (rc == LV_EPROTO)

@@ -14,8 +14,10 @@
 /* Decodes s[0..n) into a new object (*out, owned by the caller) of strings, objects and arrays:
  * pairs split on '&', key and value on the first '=' (a missing value is ""); '+' is a space and
  * %XX a byte; "a[b][c]=v" nests objects, "a[]=1&a[]=2" makes ["1","2"]; when a key repeats, the
- * later pair wins. Returns 0, LV_EPROTO with a reason in err (bad percent-encoding, invalid UTF-8
- * after decoding, nesting past LV_FORM_MAX_DEPTH: each with the byte offset in s), or LV_ENOMEM.
+ * later pair wins. Values may contain NUL (%00; use json_string_length), keys may not, unlike Plug:
+ * C code reaches keys as C strings. Returns 0, LV_EPROTO with a reason in err (bad percent-encoding,
+ * invalid UTF-8 after decoding, a NUL in a key, nesting past LV_FORM_MAX_DEPTH: each with the byte
+ * offset in s), or LV_ENOMEM.
  * *out is NULL on failure. */
 int lv_form_decode(const char *s, size_t n, json_t **out, char *err, size_t errlen);
 

@@ -3,6 +3,7 @@
  * lv_rt, so a test can create and free as many as it likes. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "liveview/rt_internal.h"
 
@@ -41,6 +42,7 @@ int lv_rt_new(const lv_rt_config *cfg, lv_rt **out)
     }
     atomic_store(&rt->next_ref, 1);
     rt->start_ns = lv__now_ns();
+    rt->start_wall = time(NULL);
     for (int i = 0; i < rt->nsched; i++) {
         int err = lv__sched_init(rt, &rt->scheds[i], i);
         if (err) {
@@ -150,6 +152,13 @@ void lv_rt_advance(lv_rt *rt, uint64_t ms)
         rt->virtual_now++;
         lv_rt_run_until_idle(rt);
     }
+}
+
+time_t lv_rt_wall_time(lv_rt *rt)
+{
+    if (rt->cfg.virtual_clock) /* virtual time moves the wall clock too, so clocks tick in tests */
+        return rt->start_wall + (time_t)(rt->virtual_now / 1000u);
+    return time(NULL);
 }
 
 uint64_t lv_rt_now_ms(lv_rt *rt)

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "liveview/arena.h"
 #include "liveview/fault.h"
@@ -103,6 +104,7 @@ struct lv_proc {
 
 typedef struct lv__trace {
     uint64_t start_ns;
+    time_t start_wall;
     _Atomic size_t n;
     size_t max;
     lv_trace_entry entries[50];
@@ -195,6 +197,7 @@ struct lv_rt {
     _Atomic uint64_t next_ref;
     uint64_t virtual_now;
     uint64_t start_ns;
+    time_t start_wall;
     bool started;
     pthread_t sysmon;
     _Atomic int sysmon_stop;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "liveview/error.h"
 
@@ -69,6 +70,8 @@ void lv_rt_run_until_idle(lv_rt *rt);
 /* Virtual clock: moves time forward by ms and fires due timers (then runs until idle). */
 void lv_rt_advance(lv_rt *rt, uint64_t ms);
 uint64_t lv_rt_now_ms(lv_rt *rt);
+/* Seconds since the epoch; with a virtual clock it advances with lv_rt_advance. */
+time_t lv_rt_wall_time(lv_rt *rt);
 
 /* Spawning. fn runs on its own stack and may block in lv_receive. `name` is shown in
  * introspection (may be NULL). The new process lives on the calling process's scheduler, or

@@ -286,7 +286,7 @@ void lv_socket_frame(lv_socket *s, const char *text, size_t len)
     if (lv_phx_parse(text, len, &m, err, sizeof(err)) != 0) {
         fprintf(stderr, "[salamander] %s: malformed frame: %s\n", s->peer, err);
         char reason[120];
-        snprintf(reason, sizeof(reason), "malformed frame: %s", err);
+        snprintf(reason, sizeof(reason), "malformed frame: %.100s", err); /* a close reason fits 123 bytes */
         if (!s->gone)
             s->ops->close(s->ctx, 1007, reason);
         return;

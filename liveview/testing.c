@@ -17,6 +17,7 @@ struct lv_test {
     lv_route route;
     lv_socket *sock;
     lv_buf frames, html, page, diff, rendered;
+    lv_buf inbox; /* frames sent during the last run, not yet read */
     json_t *tree;
     char topic[96];
     char join_ref[16];
@@ -32,11 +33,19 @@ static uint64_t test_now_s(void)
     return 1700000000u;
 }
 
+/* Frames arrive while the view's process runs; they are read after it, outside any process, so
+ * the client's tree is never allocated from a process's arena. */
 static void on_frame(void *ctx, const char *frame, size_t len)
 {
     lv_test *t = ctx;
     lv_buf_append(&t->frames, frame, len);
     lv_buf_putc(&t->frames, '\n');
+    lv_buf_append(&t->inbox, frame, len);
+    lv_buf_putc(&t->inbox, '\n'); /* encoded JSON never holds a raw newline */
+}
+
+static void read_frame(lv_test *t, const char *frame, size_t len)
+{
     json_t *msg = json_loadb(frame, len, 0, NULL);
     const char *ref = json_string_value(json_array_get(msg, 1));
     const char *event = json_string_value(json_array_get(msg, 3));
@@ -109,6 +118,15 @@ static bool attr_value(const char *html, const char *attr, char *out, size_t cap
 static void run(lv_test *t)
 {
     lv_rt_run_until_idle(t->rt);
+    lv_buf pending = t->inbox;
+    t->inbox = (lv_buf)LV_BUF_INIT;
+    for (size_t i = 0; i < pending.len;) {
+        const char *nl = memchr(pending.data + i, '\n', pending.len - i);
+        size_t n = nl ? (size_t)(nl - (pending.data + i)) : pending.len - i;
+        read_frame(t, pending.data + i, n);
+        i += n + 1;
+    }
+    lv_buf_free(&pending);
 }
 
 static int push(lv_test *t, const char *event, json_t *payload)
@@ -151,7 +169,8 @@ lv_test *lv_test_mount(const lv_view_def *view, const char *params_json)
     if (!attr_value(t->page.data ? t->page.data : "", "id", id, sizeof(id)) ||
         !attr_value(t->page.data, "data-phx-session", session, sizeof(session)) ||
         !attr_value(t->page.data, "data-phx-static", stat, sizeof(stat)) ||
-        !attr_value(t->page.data, "content", csrf, sizeof(csrf))) { /* the first content= is the csrf meta */
+        !attr_value(strstr(t->page.data, "name=\"csrf-token\"") ? strstr(t->page.data, "name=\"csrf-token\"") : "",
+                    "content", csrf, sizeof(csrf))) {
         fprintf(stderr, "lv_test_mount: the page render of %s failed:\n%s\n", view->name,
                 t->page.data ? t->page.data : "(no page)");
         goto Fail;
@@ -204,6 +223,7 @@ void lv_test_free(lv_test *t)
     lv_buf_free(&t->page);
     lv_buf_free(&t->diff);
     lv_buf_free(&t->rendered);
+    lv_buf_free(&t->inbox);
     free(t);
 }
 

@@ -74,7 +74,8 @@ int lv_value_int(const lv_value *v, const char *key, int64_t *out)
 
 void lv_clock_now(char *buf)
 {
-    time_t now = time(NULL);
+    lv_rt *rt = lv_self_rt();
+    time_t now = rt ? lv_rt_wall_time(rt) : time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(buf, 9, "%H:%M:%S", &tm);

@@ -15,7 +15,14 @@ $(PEERS_DIR)/lvload: tests/bench/lvload.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PEERS_CFLAGS) $< -o $@ -lpthread -lm
 
-$(PEERS_DIR)/echo: tests/bench/echo.c
+# h2o's <h2o/websocket.h> includes <wslay/wslay.h>, which only libwslay-dev ships.
+$(PEERS_DIR)/.wslay-stamp:
+	@mkdir -p $(dir $@)
+	@dpkg -s libwslay-dev >/dev/null 2>&1 || { echo "installing: libwslay-dev"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libwslay-dev; }
+	@touch $@
+
+$(PEERS_DIR)/echo: tests/bench/echo.c | $(PEERS_DIR)/.wslay-stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(PEERS_CFLAGS) $< -o $@ -lh2o-evloop -lwslay -lssl -lcrypto -lpthread
 

@@ -1,6 +1,7 @@
 /* liveview/phx.c: parsing client frames (the shapes clients really send, every rejected shape with
  * its message, the depth limit) and the reply/push encoders, checked byte for byte. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -369,4 +370,39 @@ Test(phx, encoded_frames_parse_back)
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(m.payload, "response"), "a")), 1);
     lv_phx_msg_dispose(&m);
     lv_buf_free(&b);
+}
+
+/* ---- out of memory: jansson's allocations fail from the nth on ---- */
+
+static long allocs_left;
+
+static void *failing_malloc(size_t n)
+{
+    return allocs_left-- > 0 ? malloc(n) : NULL;
+}
+
+Test(phx, out_of_memory_fails_cleanly)
+{
+    json_set_alloc_funcs(failing_malloc, free);
+    const char *frames[] = {
+        "[\"4\",\"4\",\"lv:x\",\"phx_join\",{\"url\":\"u\",\"params\":{\"a\":[1,2,{\"b\":null}]}}]",
+        "[7,8,\"lv:x\",\"event\",{}]"};
+    for (size_t f = 0; f < 2; f++) {
+        bool succeeded = false;
+        for (long n = 0; n < 200 && !succeeded; n++) {
+            allocs_left = n;
+            lv_phx_msg m;
+            char err[128];
+            int rc = parse(frames[f], &m, err, sizeof(err));
+            cr_assert(rc == 0 || rc == LV_ENOMEM || rc == LV_EPROTO, "n=%ld rc=%d", n, rc);
+            if (rc == 0) {
+                succeeded = true;
+                cr_assert_not_null(m.topic);
+            } else {
+                cr_assert_null(m.root);
+            }
+            lv_phx_msg_dispose(&m); /* ASan reports anything a failure path leaked */
+        }
+        cr_assert(succeeded, "frame %zu parses once memory suffices", f);
+    }
 }

@@ -1,0 +1,198 @@
+// Reads the JSON lines of one peers.sh run and prints every figure as a table and as BENCH lines,
+// the four ratios the issue names, and (standard mode) draws events/s and p99 against sessions,
+// one line per system, into <dir>/peers-clicks.svg.
+//
+//   node tests/bench/peers_report.mjs build/bench/peers/standard.jsonl build/bench standard
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [file, outDir = 'build/bench', mode = 'standard'] = process.argv.slice(2);
+const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+const rows = [];
+let meta = {};
+for (const l of lines) {
+  try {
+    const o = JSON.parse(l);
+    if (o.meta) meta = o;
+    else rows.push(o);
+  } catch {
+    rows.push({ error: `unparsable line: ${l.slice(0, 80)}` });
+  }
+}
+
+const NAMES = {
+  echo: 'h2o echo (1 thread)',
+  echo_mt: `h2o echo (${meta.cores || 'all'} threads)`,
+  echo_lvload_1thread: 'h2o echo, lvload on 1 thread',
+  sal1: 'Salamander --schedulers 1',
+  saln: `Salamander --schedulers ${meta.cores || 'N'}`,
+  lvjs: 'LiveViewJS 0.8.1',
+};
+const COLORS = { echo: '#777777', sal1: '#d95f02', saln: '#1b9e77', lvjs: '#7570b3', echo_mt: '#aaaaaa' };
+const fmt = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : Number(v).toFixed(d));
+const find = (sys, sc, n) => rows.find((r) => r.system === sys && r.scenario === sc && r.sessions === n);
+
+// what went wrong in a run, in words, or '' when it is clean
+function trouble(r) {
+  if (!r) return 'not run';
+  if (r.not_run) return `not run: ${r.not_run}`;
+  if (r.error) return `error: ${r.error}`;
+  const t = [];
+  if (r.crashed_step) t.push(`SERVER CRASHED during ${r.crashed_step}`);
+  if (r.failed_step) t.push(`lvload gave up at ${r.failed_step}: ${r.fail_reason || ''}`);
+  if (r.not_joined) t.push(`${r.not_joined} sessions not joined`);
+  for (const k of ['closed_sockets', 'error_replies', 'error_pushes', 'unexpected', 'clicks_lost', 'unanswered', 'temp_mismatch', 'close_frames'])
+    if (r[k]) t.push(`${k} ${r[k]}`);
+  if (r.scenario === 'ticks' && r.no_tick_sessions) t.push(`no_tick_sessions ${r.no_tick_sessions}`);
+  if (t.length && r.first_error) t.push(`first error: ${r.first_error}`);
+  return t.join('; ');
+}
+
+// ---- table ------------------------------------------------------------------------------------
+const out = [];
+out.push(`peers ${mode}: ${meta.date || '?'}, ${meta.cores} cores (${meta.cpu}), ${meta.ram_gib} GiB, ${meta.os}, kernel ${meta.kernel}`);
+out.push(`versions: gcc ${meta.gcc}, h2o ${meta.h2o}, node ${meta.node}, liveviewjs ${meta.liveviewjs}, salamander ${meta.salamander}; load average before: ${meta.loadavg_before}`);
+out.push('');
+out.push('| system | scenario | sessions | result | latency p50 / p99 / max (ms) | server CPU (cores; busiest thread) | lvload CPU | other CPU | notes |');
+out.push('|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  let result = '';
+  let lat = '';
+  if (r.scenario === 'clicks') {
+    result = `${fmt(r.events_per_s)} events/s`;
+    lat = `${fmt(r.p50_ms, 2)} / ${fmt(r.p99_ms, 2)} / ${fmt(r.max_ms, 1)}`;
+  } else if (r.scenario === 'fair') {
+    result = `calc reply ${fmt(r.calc_reply_ms, 1)} ms, result ${fmt(r.calc_done_ms, 1)} ms; ${fmt(r.stall_n)} clicks during it: p99 ${fmt(r.stall_p99_ms, 2)}, max ${fmt(r.stall_max_ms, 2)} ms; ${fmt(r.events_per_s)} events/s`;
+    lat = `${fmt(r.p50_ms, 2)} / ${fmt(r.p99_ms, 2)} / ${fmt(r.max_ms, 1)}`;
+  } else if (r.scenario === 'idle') {
+    result = `${fmt(r.bytes_per_session)} B/session (GET ${fmt(r.bytes_per_get)}, join ${fmt(r.bytes_per_join)}); RSS ${fmt(r.rss_baseline_kb / 1024, 1)} → ${fmt(r.rss_joined_kb / 1024, 1)} MB; ${fmt(r.tick_pushes_per_s)} pushes/s`;
+    lat = `joins took ${fmt(r.join_ms)} ms`;
+  } else if (r.scenario === 'ticks') {
+    result = `${fmt(r.ticks_per_s)} ticks/s of ${fmt(r.expected_ticks / (r.seconds || 1))} expected`;
+    lat = `lag ${fmt(r.lag_p50_ms, 2)} / ${fmt(r.lag_p99_ms, 2)} / ${fmt(r.lag_max_ms, 1)}`;
+  }
+  const cpu = r.server_cpu_cores === undefined ? '' : `${fmt(r.server_cpu_cores, 2)}; ${fmt(r.server_busiest_thread_cores, 2)}`;
+  out.push(`| ${NAMES[r.system] || r.system} | ${r.scenario}${r.seconds ? ` ${r.seconds} s` : ''} | ${r.sessions} | ${result} | ${lat} | ${cpu} | ${fmt(r.client_cpu_cores, 2)} | ${fmt(r.other_cpu_cores, 2)} | ${trouble(r) || 'clean'} |`);
+}
+console.log(out.join('\n'));
+console.log('');
+
+// ---- BENCH lines --------------------------------------------------------------------------------
+const bench = (name, v, unit, note = '') => console.log(`BENCH ${name} ${v === null || v === undefined || Number.isNaN(v) ? 'n/a' : +Number(v).toFixed(3)} ${unit}${note ? `  # ${note}` : ''}`);
+for (const r of rows) {
+  if (r.not_run || r.error) continue;
+  const base = `peers.${r.system}.${r.scenario}${r.sessions}`;
+  if (r.scenario === 'clicks') {
+    bench(`${base}.events_per_s`, r.events_per_s, 'events/s');
+    bench(`${base}.p99_ms`, r.p99_ms, 'ms');
+  } else if (r.scenario === 'fair') {
+    bench(`${base}.stall_p99_ms`, r.stall_p99_ms, 'ms');
+    bench(`${base}.stall_max_ms`, r.stall_max_ms, 'ms');
+  } else if (r.scenario === 'idle') {
+    bench(`${base}.bytes_per_session`, r.bytes_per_session, 'bytes');
+  } else if (r.scenario === 'ticks') {
+    bench(`${base}.lag_p99_ms`, r.lag_p99_ms, 'ms');
+  }
+  if (r.crashed_step) console.log(`BENCH ${base}.crashed_step ${r.crashed_step} step`);
+}
+
+const usable = (r) => r && !r.not_run && !r.error && !r.crashed_step && !r.failed_step;
+const best = (sc, n, systems, key) => {
+  const c = systems.map((s) => find(s, sc, n)).filter((r) => usable(r) && r[key] !== null && r[key] !== undefined);
+  return c.length ? c.reduce((a, b) => (b[key] > a[key] ? b : a)) : null;
+};
+const worst = (sc, n, systems, key) => {
+  const c = systems.map((s) => find(s, sc, n)).filter((r) => usable(r) && r[key] !== null && r[key] !== undefined);
+  return c.length ? c.reduce((a, b) => (b[key] > a[key] ? b : a)) : null;
+};
+function ratio(name, num, den, key, goal, why) {
+  if (!num || !den) {
+    bench(name, null, 'ratio', `${why}: ${!num ? 'numerator' : 'denominator'} missing or unusable`);
+    return;
+  }
+  const v = num[key] / den[key];
+  const met = goal.startsWith('>=') ? v >= +goal.slice(2) : v <= +goal.slice(2);
+  bench(name, v, 'ratio', `${why}: ${fmt(num[key], 0)} (${num.system}) / ${fmt(den[key], 0)} (${den.system}); goal ${goal}: ${met ? 'met' : 'NOT met'}`);
+}
+if (mode === 'standard') {
+  const sal = best('clicks', 1000, ['sal1', 'saln'], 'events_per_s');
+  ratio('peers.clicks1000_vs_h2o_echo', sal, best('clicks', 1000, ['echo', 'echo_mt'], 'events_per_s'), 'events_per_s', '>=0.7',
+    "Salamander's best clicks/s at 1,000 sessions / the echo's best round trips/s");
+  ratio('peers.clicks1000_vs_liveviewjs', sal, best('clicks', 1000, ['lvjs'], 'events_per_s'), 'events_per_s', '>=4',
+    "Salamander's best clicks/s at 1,000 sessions / LiveViewJS's");
+  ratio('peers.idle_session_bytes_vs_liveviewjs', worst('idle', 10000, ['sal1', 'saln'], 'bytes_per_session'),
+    best('idle', 10000, ['lvjs'], 'bytes_per_session'), 'bytes_per_session', '<=0.1',
+    "Salamander's (larger) bytes per idle joined thermostat / LiveViewJS's, 10,000 sessions");
+  const f = find('sal1', 'fair', 100);
+  const fv = usable(f) ? f.stall_p99_ms : null;
+  bench('peers.fair_p99_ms', fv, 'ms', fv === null ? `Salamander --schedulers 1 fair 100: ${trouble(f)}`
+    : `p99 of the other sessions' clicks in flight during the calculation, --schedulers 1; goal <= 1: ${fv <= 1 ? 'met' : 'NOT met'}`);
+}
+
+// ---- SVG: events/s and p99 against sessions -------------------------------------------------------
+if (mode === 'standard') {
+  const systems = ['echo', 'sal1', 'saln', 'lvjs'];
+  const ns = [...new Set(rows.filter((r) => r.scenario === 'clicks').map((r) => r.sessions))].sort((a, b) => a - b);
+  const series = systems.map((s) => ({
+    s,
+    pts: ns.map((n) => find(s, 'clicks', n)).filter((r) => usable(r) && r.events_per_s),
+  })).filter((x) => x.pts.length);
+  const W = 960, H = 460, M = { l: 70, r: 20, t: 72, b: 90 }, gap = 80;
+  const pw = (W - M.l - M.r - gap) / 2, ph = H - M.t - M.b;
+  const xmin = 1, xmax = 10000;
+  const lx = (n) => (Math.log10(Math.max(n, 1)) - Math.log10(xmin)) / (Math.log10(xmax) - Math.log10(xmin)) * pw;
+  const maxEv = Math.max(1, ...series.flatMap((x) => x.pts.map((r) => r.events_per_s)));
+  const evTop = Math.ceil(maxEv / 10000) * 10000;
+  const p99s = series.flatMap((x) => x.pts.map((r) => r.p99_ms)).filter((v) => v > 0);
+  const pLo = Math.pow(10, Math.floor(Math.log10(Math.min(...p99s, 1)))), pHi = Math.pow(10, Math.ceil(Math.log10(Math.max(...p99s, 1))));
+  const ly = (v) => ph - (Math.log10(Math.max(v, pLo)) - Math.log10(pLo)) / (Math.log10(pHi) - Math.log10(pLo)) * ph;
+  const y1 = (v) => ph - (v / evTop) * ph;
+  const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const g = [];
+  g.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  g.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  g.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="15">Closed-loop clicks against sessions (lvload, ${SECS_OF(rows)} s per point, fresh server per point)</text>`);
+  g.push(`<text x="${W / 2}" y="38" text-anchor="middle" fill="#555">${esc(`${meta.date || ''} · ${meta.cores} cores ${meta.cpu || ''} · ${meta.ram_gib} GiB · salamander ${meta.salamander}`)}</text>`);
+  const panel = (ox, title, yTicks, yOf, key, ylabel) => {
+    g.push(`<g transform="translate(${ox},${M.t})">`);
+    g.push(`<rect width="${pw}" height="${ph}" fill="none" stroke="#ccc"/>`);
+    g.push(`<text x="${pw / 2}" y="-6" text-anchor="middle" font-weight="bold">${title}</text>`);
+    for (const n of [1, 10, 100, 1000, 10000]) {
+      g.push(`<line x1="${lx(n)}" x2="${lx(n)}" y1="0" y2="${ph}" stroke="#eee"/>`);
+      g.push(`<text x="${lx(n)}" y="${ph + 16}" text-anchor="middle">${n.toLocaleString('en')}</text>`);
+    }
+    for (const [v, label] of yTicks) {
+      g.push(`<line x1="0" x2="${pw}" y1="${yOf(v)}" y2="${yOf(v)}" stroke="#eee"/>`);
+      g.push(`<text x="-6" y="${yOf(v) + 4}" text-anchor="end">${label}</text>`);
+    }
+    g.push(`<text x="${pw / 2}" y="${ph + 34}" text-anchor="middle">sessions (log scale)</text>`);
+    g.push(`<text transform="translate(-52,${ph / 2}) rotate(-90)" text-anchor="middle">${ylabel}</text>`);
+    for (const { s, pts } of series) {
+      const d = pts.map((r, i) => `${i ? 'L' : 'M'}${lx(r.sessions).toFixed(1)},${yOf(r[key]).toFixed(1)}`).join(' ');
+      g.push(`<path d="${d}" fill="none" stroke="${COLORS[s]}" stroke-width="2"${s === 'echo' ? ' stroke-dasharray="6 4"' : ''}/>`);
+      for (const r of pts) g.push(`<circle cx="${lx(r.sessions).toFixed(1)}" cy="${yOf(r[key]).toFixed(1)}" r="3" fill="${COLORS[s]}"/>`);
+    }
+    g.push('</g>');
+  };
+  const evTicks = [];
+  for (let v = 0; v <= evTop; v += evTop / 5) evTicks.push([v, `${Math.round(v / 1000)}k`]);
+  panel(M.l, 'events/s (round trips/s for the echo)', evTicks, y1, 'events_per_s', 'events per second');
+  const pTicks = [];
+  for (let v = pLo; v <= pHi * 1.001; v *= 10) pTicks.push([v, v >= 1 ? String(v) : v.toPrecision(1)]);
+  panel(M.l + pw + gap, 'p99 latency, click sent → reply (ms)', pTicks, ly, 'p99_ms', 'p99 ms (log scale)');
+  let lxPos = M.l;
+  for (const { s } of series) {
+    g.push(`<line x1="${lxPos}" x2="${lxPos + 24}" y1="${H - 22}" y2="${H - 22}" stroke="${COLORS[s]}" stroke-width="3"${s === 'echo' ? ' stroke-dasharray="6 4"' : ''}/>`);
+    g.push(`<text x="${lxPos + 30}" y="${H - 18}">${esc(NAMES[s])}</text>`);
+    lxPos += 34 + NAMES[s].length * 7;
+  }
+  g.push('</svg>');
+  const svg = path.join(outDir, 'peers-clicks.svg');
+  fs.writeFileSync(svg, g.join('\n') + '\n');
+  console.log(`\nplot: ${svg}`);
+}
+
+function SECS_OF(rs) {
+  const r = rs.find((x) => x.scenario === 'clicks' && x.seconds);
+  return r ? r.seconds : '?';
+}

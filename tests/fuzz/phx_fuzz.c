@@ -1,0 +1,127 @@
+/* libFuzzer target for liveview/phx.c: parsed frames keep every documented guarantee, the parser
+ * accepts exactly what a reference judging jansson's tree accepts (so the bracket pre-scan matches
+ * the real depth), and what the encoders write from a parsed frame parses back to the same frame. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "liveview/error.h"
+#include "liveview/phx.h"
+
+#define CHECK(c)                                                                                             \
+    do {                                                                                                     \
+        if (!(c)) {                                                                                          \
+            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c);                        \
+            abort();                                                                                         \
+        }                                                                                                    \
+    } while (0)
+
+static size_t depth_of(const json_t *j)
+{
+    size_t d = 0;
+    if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++) {
+            size_t c = depth_of(json_array_get(j, i));
+            d = c > d ? c : d;
+        }
+        return d + 1;
+    }
+    if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)j, k, v)
+        {
+            size_t c = depth_of(v);
+            d = c > d ? c : d;
+        }
+        return d + 1;
+    }
+    return 0;
+}
+
+static bool decimal(const char *s, size_t n)
+{
+    return n >= 1 && n <= LV_PHX_MAX_REF && strspn(s, "0123456789") == n;
+}
+
+static bool ref_ok(const json_t *j)
+{
+    return json_is_null(j) || (json_is_integer(j) && json_integer_value(j) >= 0) ||
+           (json_is_string(j) && decimal(json_string_value(j), json_string_length(j)));
+}
+
+/* What lv_phx_parse should accept, judged on jansson's own tree. */
+static bool reference_accepts(const uint8_t *data, size_t size)
+{
+    json_t *root = json_loadb((const char *)data, size, 0, NULL);
+    bool ok = root && json_is_array(root) && json_array_size(root) == 5 &&
+              depth_of(root) <= LV_PHX_MAX_DEPTH && ref_ok(json_array_get(root, 0)) &&
+              ref_ok(json_array_get(root, 1)) && json_is_string(json_array_get(root, 2)) &&
+              json_string_length(json_array_get(root, 2)) >= 1 &&
+              json_string_length(json_array_get(root, 2)) <= LV_PHX_MAX_TOPIC &&
+              json_is_string(json_array_get(root, 3)) && json_string_length(json_array_get(root, 3)) >= 1 &&
+              json_is_object(json_array_get(root, 4));
+    json_decref(root);
+    return ok;
+}
+
+static bool same(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    lv_phx_msg m;
+    char err[160];
+    int rc = lv_phx_parse((const char *)data, size, &m, err, sizeof(err));
+    CHECK(rc == 0 || rc == LV_EPROTO || rc == LV_ENOMEM);
+    if (rc == LV_ENOMEM)
+        return 0;
+    CHECK((rc == 0) == reference_accepts(data, size));
+    if (rc != 0) {
+        CHECK(err[0] != '\0');
+        for (const char *p = err; *p; p++)
+            CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
+        CHECK(m.root == NULL && m.payload == NULL && m.topic == NULL && m.event == NULL);
+        lv_phx_msg_dispose(&m);
+        return 0;
+    }
+    CHECK(m.root && json_is_array(m.root) && json_array_size(m.root) == 5);
+    CHECK(m.payload == json_array_get(m.root, 4) && json_is_object(m.payload));
+    CHECK(m.topic && strlen(m.topic) >= 1 && strlen(m.topic) <= LV_PHX_MAX_TOPIC);
+    CHECK(m.event && strlen(m.event) >= 1);
+    CHECK(m.join_ref == NULL || decimal(m.join_ref, strlen(m.join_ref)));
+    CHECK(m.ref == NULL || decimal(m.ref, strlen(m.ref)));
+
+    /* encode the frame again and parse it back */
+    char *payload = json_dumps(m.payload, JSON_COMPACT | JSON_ENCODE_ANY);
+    CHECK(payload != NULL);
+    lv_buf b = LV_BUF_INIT;
+    lv_phx_frame(&b, m.join_ref, m.ref, m.topic, m.event, payload, strlen(payload));
+    CHECK(lv_buf_ok(&b));
+    lv_phx_msg back;
+    int rc2 = lv_phx_parse(b.data, b.len, &back, err, sizeof(err));
+    if (rc2 != 0)
+        fprintf(stderr, "re-encoded frame rejected: %s\n%s\n", err, b.data);
+    CHECK(rc2 == 0);
+    CHECK(same(back.join_ref, m.join_ref) && same(back.ref, m.ref));
+    CHECK(same(back.topic, m.topic) && same(back.event, m.event));
+    CHECK(json_equal(back.payload, m.payload));
+    lv_phx_msg_dispose(&back);
+
+    /* a reply around the payload is valid JSON too */
+    lv_buf_reset(&b);
+    lv_phx_reply(&b, m.join_ref, m.ref, m.topic, m.event, payload, strlen(payload));
+    json_t *reply = json_loadb(b.data, b.len, 0, NULL);
+    CHECK(reply != NULL);
+    CHECK(json_equal(json_object_get(json_array_get(reply, 4), "response"), m.payload));
+    json_decref(reply);
+
+    lv_buf_free(&b);
+    free(payload);
+    lv_phx_msg_dispose(&m);
+    CHECK(m.root == NULL);
+    return 0;
+}

@@ -1,0 +1,2 @@
+typedef struct { int temp; } line_error;
+#include "line_error.lv.h"
