@@ -204,6 +204,7 @@ typedef struct lvl_slot { /* written by one worker thread, read by the parent */
     _Atomic uint32_t ready;
     _Atomic uint64_t cnt[C_COUNTERS];
     int64_t last_reply_ns;
+    int64_t min_tick_lag_ns; /* most negative interval - 1 s seen (an early push), 0 if none */
     int64_t calc_submit_ns, calc_reply_ns, calc_done_ns;
     int calc_reply_ok;
     char calc_result[160];
@@ -1076,6 +1077,8 @@ static void lvl_on_push(lvl_thread *th, lvl_conn *c, const char *pl, size_t pn, 
             int64_t lag = now - c->last_tick - LVL_TICK_NS;
             if (lag < 0) {
                 th->cnt[C_EARLY_TICKS]++;
+                if (lag < th->slot->min_tick_lag_ns)
+                    th->slot->min_tick_lag_ns = lag;
                 lag = 0;
             }
             lvl_hist_add(&th->slot->tick_lag, (uint64_t)lag);
@@ -2150,6 +2153,11 @@ int main(int argc, char **argv)
         fprintf(f, ",\"expected_ticks\":%.0f", (double)joined * O.seconds);
         lvl_json_num(f, "ticks_per_s", (double)lvl_total(C_WINDOW_TICKS) / O.seconds, 0);
         lvl_json_hist(f, "lag_", &lag);
+        int64_t early = 0;
+        for (int s = 0; s < lvl_p.nslots; s++)
+            if (SH->slots[s].min_tick_lag_ns < early)
+                early = SH->slots[s].min_tick_lag_ns;
+        fprintf(f, ",\"earliest_tick_ms\":%.3f", (double)early / 1e6);
     }
     lvl_json_num(f, "rss_before_load_kb", (double)rss_before_load, 0);
     lvl_json_num(f, "rss_end_kb", (double)rss_end, 0);
