@@ -149,7 +149,10 @@ static rnode *new_node(const lv_tmpl *t)
 
 /* ---- the render pass (called by generated code) ---- */
 
-static frame *top(lv_r *r) { return &r->frames[r->depth - 1]; }
+static frame *top(lv_r *r)
+{
+    return &r->frames[r->depth - 1];
+}
 
 static void mark_dirty(lv_r *r)
 {
@@ -195,8 +198,11 @@ void lv_r_open(lv_r *r, const lv_tmpl *t)
             r->failed = true;
             return;
         }
-        push(r, (frame){.slots = rd->root->slots, .nslots = rd->root->nslots, .idx = -1,
-                        .force = r->first || rd->root_fresh, .dirty = &rd->root->dirty});
+        push(r, (frame){.slots = rd->root->slots,
+                        .nslots = rd->root->nslots,
+                        .idx = -1,
+                        .force = r->first || rd->root_fresh,
+                        .dirty = &rd->root->dirty});
         return;
     }
     rslot *s = current_slot(r);
@@ -215,7 +221,10 @@ void lv_r_open(lv_r *r, const lv_tmpl *t)
         force = true;
         mark_dirty(r);
     }
-    push(r, (frame){.slots = s->node->slots, .nslots = s->node->nslots, .idx = -1, .force = force,
+    push(r, (frame){.slots = s->node->slots,
+                    .nslots = s->node->nslots,
+                    .idx = -1,
+                    .force = force,
                     .dirty = &s->node->dirty});
 }
 
@@ -281,9 +290,15 @@ void lv_r_strn(lv_r *r, const char *s, size_t n)
     set_value(r, b->data, b->len);
 }
 
-void lv_r_str(lv_r *r, const char *s) { lv_r_strn(r, s, s ? strlen(s) : 0); }
+void lv_r_str(lv_r *r, const char *s)
+{
+    lv_r_strn(r, s, s ? strlen(s) : 0);
+}
 
-void lv_r_raw(lv_r *r, const char *s) { set_value(r, s ? s : "", s ? strlen(s) : 0); }
+void lv_r_raw(lv_r *r, const char *s)
+{
+    set_value(r, s ? s : "", s ? strlen(s) : 0);
+}
 
 void lv_r_i64(lv_r *r, int64_t v)
 {
@@ -308,7 +323,10 @@ void lv_r_f64(lv_r *r, double v)
     set_value(r, r->num, strlen(r->num));
 }
 
-void lv_r_bool(lv_r *r, bool v) { set_value(r, v ? "true" : "false", v ? 4 : 5); }
+void lv_r_bool(lv_r *r, bool v)
+{
+    set_value(r, v ? "true" : "false", v ? 4 : 5);
+}
 
 /* ---- comprehensions ---- */
 
@@ -397,8 +415,12 @@ static void begin_item(lv_r *r, const char *key)
     f->items[f->n] = it;
     ritem *slot_owner = &f->items[f->n++];
     f->in_item = true;
-    push(r, (frame){.slots = slot_owner->slots, .nslots = nslots, .idx = -1, .force = true,
-                    .dirty = &slot_owner->dirty, .is_item = true});
+    push(r, (frame){.slots = slot_owner->slots,
+                    .nslots = nslots,
+                    .idx = -1,
+                    .force = true,
+                    .dirty = &slot_owner->dirty,
+                    .is_item = true});
 }
 
 void lv_r_item(lv_r *r)
@@ -416,7 +438,10 @@ void lv_r_item_key_i64(lv_r *r, int64_t key)
     begin_item(r, k);
 }
 
-void lv_r_item_key_str(lv_r *r, const char *key) { begin_item(r, key ? key : ""); }
+void lv_r_item_key_str(lv_r *r, const char *key)
+{
+    begin_item(r, key ? key : "");
+}
 
 void lv_r_for_end(lv_r *r)
 {
@@ -646,7 +671,10 @@ void lv_rendered_free(lv_rendered *rd)
     free(rd);
 }
 
-static uint64_t field_bit(uint32_t i) { return (uint64_t)1 << (i < 63 ? i : 63); }
+static uint64_t field_bit(uint32_t i)
+{
+    return (uint64_t)1 << (i < 63 ? i : 63);
+}
 
 void lv_rendered_touch(lv_rendered *rd, size_t offset, size_t size)
 {

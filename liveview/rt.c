@@ -103,10 +103,12 @@ void lv_rt_free(lv_rt *rt)
 {
     if (rt == NULL)
         return;
-    lv__sysmon_stop(rt);
+    /* schedulers first: a spinning process only lets its scheduler see the stop flag when the
+     * monitor thread preempts it */
     if (rt->started)
         for (int i = 0; i < rt->nsched; i++)
             lv__sched_stop(&rt->scheds[i]);
+    lv__sysmon_stop(rt);
     kill_all(rt);
     for (int i = 0; i < rt->nsched; i++)
         if (rt->scheds[i].loop)

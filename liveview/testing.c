@@ -169,7 +169,8 @@ lv_test *lv_test_mount(const lv_view_def *view, const char *params_json)
     if (!attr_value(t->page.data ? t->page.data : "", "id", id, sizeof(id)) ||
         !attr_value(t->page.data, "data-phx-session", session, sizeof(session)) ||
         !attr_value(t->page.data, "data-phx-static", stat, sizeof(stat)) ||
-        !attr_value(strstr(t->page.data, "name=\"csrf-token\"") ? strstr(t->page.data, "name=\"csrf-token\"") : "",
+        !attr_value(strstr(t->page.data, "name=\"csrf-token\"") ? strstr(t->page.data, "name=\"csrf-token\"")
+                                                                : "",
                     "content", csrf, sizeof(csrf))) {
         fprintf(stderr, "lv_test_mount: the page render of %s failed:\n%s\n", view->name,
                 t->page.data ? t->page.data : "(no page)");

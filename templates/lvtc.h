@@ -21,9 +21,9 @@ typedef enum { A_BOOL, A_STATIC, A_EXPR, A_MIXED } attr_kind;
 typedef struct attr {
     char *name;
     attr_kind kind;
-    char quote;   /* A_STATIC/A_MIXED: the quote used, or 0 when unquoted */
-    char *value;  /* A_STATIC: the text; A_EXPR: the expression */
-    part *parts;  /* A_MIXED */
+    char quote;  /* A_STATIC/A_MIXED: the quote used, or 0 when unquoted */
+    char *value; /* A_STATIC: the text; A_EXPR: the expression */
+    part *parts; /* A_MIXED */
     int nparts;
     pos at, value_at;
 } attr;

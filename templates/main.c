@@ -55,7 +55,8 @@ int main(int argc, char **argv)
         } else if (in == NULL && argv[i][0] != '-')
             in = argv[i];
         else {
-            fprintf(stderr, "lvtc: unexpected argument '%s' (usage: lvtc INPUT.lv.html -o OUTPUT.lv.h)\n", argv[i]);
+            fprintf(stderr, "lvtc: unexpected argument '%s' (usage: lvtc INPUT.lv.html -o OUTPUT.lv.h)\n",
+                    argv[i]);
             return 2;
         }
     }

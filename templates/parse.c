@@ -15,8 +15,8 @@ typedef struct parser {
     int line, col;
 } parser;
 
-static const char *const VOID_TAGS[] = {"area", "base", "br", "col", "embed", "hr", "img", "input",
-                                        "link", "meta", "source", "track", "wbr", NULL};
+static const char *const VOID_TAGS[] = {"area",  "base", "br",   "col",    "embed", "hr",  "img",
+                                        "input", "link", "meta", "source", "track", "wbr", NULL};
 
 static void fail(const char *file, pos at, const char *fmt, ...)
 {
@@ -28,10 +28,22 @@ static void fail(const char *file, pos at, const char *fmt, ...)
     va_end(ap);
 }
 
-static pos here(const parser *p) { return (pos){p->line, p->col}; }
-static bool eof(const parser *p) { return p->i >= p->n; }
-static char peek(const parser *p, size_t k) { return p->i + k < p->n ? p->src[p->i + k] : '\0'; }
-static bool starts(const parser *p, const char *s) { return strncmp(p->src + p->i, s, strlen(s)) == 0; }
+static pos here(const parser *p)
+{
+    return (pos){p->line, p->col};
+}
+static bool eof(const parser *p)
+{
+    return p->i >= p->n;
+}
+static char peek(const parser *p, size_t k)
+{
+    return p->i + k < p->n ? p->src[p->i + k] : '\0';
+}
+static bool starts(const parser *p, const char *s)
+{
+    return strncmp(p->src + p->i, s, strlen(s)) == 0;
+}
 
 static void advance(parser *p, size_t k)
 {
@@ -129,7 +141,8 @@ static int parse_for(parser *p, node *el, const char *spec, pos at)
     size_t vlen = (size_t)(s - v);
     while (isspace((unsigned char)*s))
         s++;
-    if (vlen == 0 || isdigit((unsigned char)*v) || strncmp(s, "in", 2) != 0 || !isspace((unsigned char)s[2])) {
+    if (vlen == 0 || isdigit((unsigned char)*v) || strncmp(s, "in", 2) != 0 ||
+        !isspace((unsigned char)s[2])) {
         fail(p->file, at, "malformed :for: expected {x in array, count} or {i in a..b}");
         return -1;
     }
@@ -279,8 +292,8 @@ static node *parse_element(parser *p)
     node *el = new_node(N_ELEM, here(p));
     advance(p, 1);
     size_t start = p->i;
-    while (isalnum((unsigned char)peek(p, 0)) || peek(p, 0) == '-' || peek(p, 0) == '_' || peek(p, 0) == ':' ||
-           peek(p, 0) == '.')
+    while (isalnum((unsigned char)peek(p, 0)) || peek(p, 0) == '-' || peek(p, 0) == '_' ||
+           peek(p, 0) == ':' || peek(p, 0) == '.')
         advance(p, 1);
     el->tag = dup_range(p->src + start, p->i - start);
     for (;;) {

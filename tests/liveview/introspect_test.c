@@ -81,7 +81,9 @@ Test(introspect, backtraces_of_waiting_and_spinning_processes)
     lv_pid s, w;
     lv_rt_spawn(rt, "spinner", spinner, NULL, &s);
     lv_rt_spawn(rt, "waiter", waiter, NULL, &w);
-    ms_sleep(50);
+    lv_proc_info info = {0};
+    for (int i = 0; i < 5000 && (lv_rt_info(rt, w, &info) != 0 || info.reductions == 0); i++)
+        ms_sleep(1); /* until the waiter has run once and waits in lv_receive */
     char bt[4096];
     cr_assert_eq(lv_rt_backtrace(rt, w, bt, sizeof(bt), 1000), 0);
     cr_assert(strstr(bt, "lv_receive") && strstr(bt, "waiter"), "%s", bt);

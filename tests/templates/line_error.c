@@ -1,2 +1,4 @@
-typedef struct { int temp; } line_error;
+typedef struct {
+    int temp;
+} line_error;
 #include "line_error.lv.h"
