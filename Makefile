@@ -33,7 +33,7 @@ CORE_SRC := $(LV_SRC) $(SERVER_SRC) $(VIEW_SRC)
 fuzz: $(BUILD)/.apt-stamp
 	./tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
-.PHONY: all run test deps test-c test-js test-e2e test-templates clean format bench-render bench-runtime
+.PHONY: all run test deps test-c test-js test-e2e test-templates clean format bench-render bench-runtime demo-test
 all: $(BUILD)/salamander $(BUILD)/lvtc $(BUILD)/lvctl
 
 # ---- set-up: packages -------------------------------------------------------------------------
@@ -142,6 +142,10 @@ $(BUILD)/bench/runtime_bench: $(call obj,opt,tests/bench/runtime_bench.c $(LV_SR
 
 bench-runtime: $(BUILD)/bench/runtime_bench
 	./$(BUILD)/bench/runtime_bench
+
+# The talk, replayed headlessly with --schedulers 1 (tests/demo/run.mjs).
+demo-test: deps all
+	node tests/demo/run.mjs $(BUILD)
 
 -include tests/bench/bench.mk
 
