@@ -19,7 +19,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=0
 LV_SRC     := $(wildcard liveview/*.c)
 SERVER_SRC := $(filter-out server/main.c server/lvctl_main.c,$(wildcard server/*.c))
 LVTC_SRC   := $(wildcard templates/*.c)
-TEMPLATES  := $(wildcard examples/*/*.lv.html)
+TEMPLATES  := $(wildcard examples/*/*.lv.html tests/bench/views/*.lv.html)
 VIEW_SRC   := $(wildcard examples/*.c examples/*/*.c)
 GEN_HDRS   := $(patsubst %.lv.html,$(BUILD)/gen/%.lv.h,$(TEMPLATES))
 TEST_SRC   := $(wildcard tests/liveview/*_test.c tests/server/*_test.c tests/templates/*_test.c tests/examples/*_test.c)
@@ -142,6 +142,13 @@ $(BUILD)/bench/runtime_bench: $(call obj,opt,tests/bench/runtime_bench.c $(LV_SR
 
 bench-runtime: $(BUILD)/bench/runtime_bench
 	./$(BUILD)/bench/runtime_bench
+
+$(BUILD)/bench/render_bench: $(call obj,opt,tests/bench/render_bench.c $(LV_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(LIBS) -o $@
+
+bench-render: $(BUILD)/bench/render_bench
+	./$(BUILD)/bench/render_bench
 
 # The talk, replayed headlessly with --schedulers 1 (tests/demo/run.mjs).
 demo-test: deps all
