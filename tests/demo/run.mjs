@@ -31,7 +31,7 @@ function freePort() {
 }
 
 function lvctl(...args) {
-  return execFileSync(`${build}/lvctl`, ['--socket', admin, ...args], { encoding: 'utf8' });
+  return execFileSync(`${build}/lvctl`, ['--socket', admin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 // One LiveView session over a raw WebSocket, as the browser client speaks it.
@@ -139,7 +139,17 @@ console.log('   ' + lvctl('bt', pid).split('\n')[0]);
 lvctl('kill', pid);
 await waitFor('kill the runaway', () => calc.pushes.filter(p => p.includes('error')).length >= 2, 5000);
 
-console.log('4. lvctl upgrade: the fixed calculator, with no WebSocket closed');
+console.log('4. lvctl upgrade refuses bad modules, then loads the fixed calculator, with no WebSocket closed');
+for (const [src, why] of [['bad_abi_view.c', /ABI/], ['no_view.c', /defines no view/]]) {
+  const so = `${build}/views/${src.replace('.c', '.so')}`;
+  execFileSync('cc', ['-std=c17', '-I.', '-fPIC', '-shared', `tests/demo/${src}`, '-o', so]);
+  let refused = null;
+  try { lvctl('upgrade', so); } catch (e) { refused = String(e.stderr); }
+  if (refused === null || !why.test(refused)) fail('upgrade refuses ' + src, `lvctl said: ${refused}`);
+  console.log('   refused: ' + refused.trim());
+}
+await calc.push('event', { type: 'form', event: 'calculate', value: 'n=4' });
+await waitFor('the old code keeps running after a refusal', () => calc.pushes.some(p => p.includes('"10"')), 5000);
 console.log('   ' + lvctl('upgrade', `${build}/views/calculator_fixed.so`).trim());
 await sleep(300);
 await calc.push('event', { type: 'form', event: 'calculate', value: 'n=-1' });
