@@ -66,6 +66,9 @@ typedef struct frame {
 
 struct lv_r {
     struct lv_rendered *rd;
+    const unsigned char *state, *snapshot; /* this render's state, and the last one's copy */
+    size_t state_size;
+    uint64_t touched; /* changes declared with lv_rendered_touch */
     uint64_t changed;
     bool first;
     int depth;
@@ -300,10 +303,25 @@ void lv_r_raw(lv_r *r, const char *s)
     set_value(r, s ? s : "", s ? strlen(s) : 0);
 }
 
+/* Decimal digits without snprintf: keys are formatted once per item per render. */
+static const char *format_i64(char buf[24], int64_t v)
+{
+    char *p = buf + 23;
+    *p = '\0';
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
 void lv_r_i64(lv_r *r, int64_t v)
 {
-    int n = snprintf(r->num, sizeof(r->num), "%lld", (long long)v);
-    set_value(r, r->num, (size_t)n);
+    const char *s = format_i64(r->num, v);
+    set_value(r, s, strlen(s));
 }
 
 void lv_r_u64(lv_r *r, uint64_t v)
@@ -347,7 +365,12 @@ void lv_r_for_begin(lv_r *r, const lv_tmpl *t)
         s->fresh = s->changed = true;
         mark_dirty(r);
     }
-    push(r, (frame){.idx = -1, .comp = s->comp});
+    frame f = {.idx = -1, .comp = s->comp};
+    if (s->comp->n) { /* usually as many items as last time: no regrowth */
+        f.items = malloc(s->comp->n * sizeof(ritem));
+        f.cap = f.items ? s->comp->n : 0;
+    }
+    push(r, f);
 }
 
 /* Closes the open item, if any; returns the comprehension's frame (NULL outside one). */
@@ -400,17 +423,17 @@ static void begin_item(lv_r *r, const char *key)
     }
     uint32_t nslots = f->comp->t->nstatics - 1;
     ritem it = take_old(f->comp, key, f->n);
-    if (it.slots == NULL) {
+    if (it.slots == NULL) { /* new to the client */
         it.slots = calloc(nslots ? nslots : 1, sizeof(rslot));
+        it.key = strdup(key);
         it.old_index = UINT32_MAX;
-        if (it.slots == NULL) {
+        if (it.slots == NULL || it.key == NULL) {
+            free(it.slots);
+            free(it.key);
             r->failed = true;
             return;
         }
-    } else {
-        free(it.key);
     }
-    it.key = strdup(key);
     it.dirty = false;
     f->items[f->n] = it;
     ritem *slot_owner = &f->items[f->n++];
@@ -434,13 +457,27 @@ void lv_r_item(lv_r *r)
 void lv_r_item_key_i64(lv_r *r, int64_t key)
 {
     char k[24];
-    snprintf(k, sizeof(k), "%lld", (long long)key);
-    begin_item(r, k);
+    begin_item(r, format_i64(k, key));
 }
 
 void lv_r_item_key_str(lv_r *r, const char *key)
 {
     begin_item(r, key ? key : "");
+}
+
+bool lv_r_item_unchanged(lv_r *r, const void *elem, size_t size, uint64_t other_deps)
+{
+    if (r->first || r->touched || (r->changed & other_deps) || r->depth < 2 || !top(r)->is_item)
+        return false;
+    frame *comp = &r->frames[r->depth - 2];
+    const ritem *it = &comp->items[comp->n - 1];
+    const unsigned char *p = elem;
+    if (it->old_index == UINT32_MAX || p < r->state || p + size > r->state + r->state_size ||
+        memcmp(p, r->snapshot + (p - r->state), size) != 0)
+        return false;
+    r->depth--; /* the item keeps its slots as the client has them */
+    comp->in_item = false;
+    return true;
 }
 
 void lv_r_for_end(lv_r *r)
@@ -711,6 +748,10 @@ static int render(lv_rendered *rd, const void *state, bool everything)
     memset(&r, 0, offsetof(lv_r, frames));
     r.depth = 0;
     r.rd = rd;
+    r.state = state;
+    r.snapshot = rd->snapshot;
+    r.state_size = rd->state_size;
+    r.touched = rd->touched;
     r.first = everything || rd->root == NULL || !rd->have_snapshot;
     r.changed = r.first ? ~(uint64_t)0 : changed_fields(rd, state);
     if (r.changed == 0 && !r.first)

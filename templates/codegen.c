@@ -258,6 +258,14 @@ static void emit_for(gen *g, int t, const node *n)
         line(g, "lv_r_item(r);");
     }
     lv_buf_puts(&g->code, "#line @RESET@\n");
+    if (!n->for_range) {
+        /* an unchanged element keeps its rendered item: only what the body reads besides the
+         * array can force it to render again */
+        uint64_t other = node_deps(g, n) & ~(expr_deps(g, n->for_a) | expr_deps(g, n->for_b));
+        line(g, "if (lv_r_item_unchanged(r, %s, sizeof(*%s), UINT64_C(0x%llx)))", n->for_var, n->for_var,
+             (unsigned long long)other);
+        line(g, "    continue;");
+    }
     emit_element(g, body, n, true, false);
     end_static(g, body);
     g->indent--;
