@@ -9,6 +9,8 @@ APT_PKGS := build-essential pkg-config libh2o-evloop-dev libssl-dev libjansson-d
             libboost-context-dev libcriterion-dev chromium clang libclang-rt-14-dev binutils
 
 WARN     := -Wall -Wextra -Werror
+# `make V=1` shows every command
+Q        := $(if $(V),,@)
 BASE     := -std=c17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -g -fno-omit-frame-pointer -I. -I$(BUILD)/gen $(WARN)
 CFLAGS   ?= -O2
 LIBS     := -lh2o-evloop -lssl -lcrypto -ljansson -lunwind -lboost_context -lpthread -ldl -lm
@@ -56,7 +58,7 @@ deps: $(BUILD)/.apt-stamp js/node_modules/.stamp
 # generated headers; everything else does.------------------------------------------------------------------------------------
 $(BUILD)/opt/%.o: %.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # The runtime's code goes into its own section, so the preemption handler can tell runtime
 # code (never interrupted) from application code (liveview/preempt.c).
@@ -65,22 +67,22 @@ LVRT_RENAME   := $(foreach s,$(LVRT_SECTIONS),--rename-section $(s)=lvrt,alloc,l
 
 $(BUILD)/opt/liveview/%.o: liveview/%.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
 	@objcopy $(LVRT_RENAME) $@
 
 $(BUILD)/asan/liveview/%.o: liveview/%.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O1 $(SAN) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(BASE) -O1 $(SAN) -MMD -MP -c $< -o $@
 	@objcopy $(LVRT_RENAME) $@
 
 $(BUILD)/asan/%.o: %.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O1 $(SAN) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(BASE) -O1 $(SAN) -MMD -MP -c $< -o $@
 
 LVTC_OBJ := $(patsubst %.c,$(BUILD)/lvtc-obj/%.o,$(LVTC_SRC) liveview/buf.c)
 $(BUILD)/lvtc-obj/%.o: %.c | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/lvtc: $(LVTC_OBJ)
 	$(CC) $^ -o $@
@@ -111,11 +113,11 @@ $(BUILD)/js/.stamp: $(JS_SRC) js/node_modules/.stamp
 # Each C test file is its own Criterion binary, built twice: optimized and under ASan+UBSan.
 $(BUILD)/tests/opt/%: $(call obj,opt,tests/%.c $(CORE_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $^ $(LIBS) -lcriterion -o $@
+	$(Q)$(CC) $^ $(LIBS) -lcriterion -o $@
 
 $(BUILD)/tests/asan/%: $(call obj,asan,tests/%.c $(CORE_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) $^ $(LIBS) -lcriterion -o $@
+	$(Q)$(CC) $(SAN) $^ $(LIBS) -lcriterion -o $@
 
 TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRC))
 TEST_BINS  := $(addprefix $(BUILD)/tests/opt/,$(TEST_NAMES)) $(addprefix $(BUILD)/tests/asan/,$(TEST_NAMES))

@@ -3,12 +3,15 @@
  * step runs the runtime until it is idle, so a test reads results right after each call. */
 #include "liveview/testing.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "liveview/socket.h"
+#include "liveview/testing_html.h"
 #include "liveview/testing_tree.h"
 
 struct lv_test {
@@ -308,6 +311,75 @@ int lv_test_focus(lv_test *t, const char *event)
 {
     return push(t, "event",
                 json_pack("{s:s,s:s,s:{s:s}}", "type", "focus", "event", event, "value", "value", ""));
+}
+
+static bool find(lv_test *t, const char *selector, lv_html_el *el)
+{
+    bool bad;
+    bool found = lv_html_find(lv_test_html(t), selector, el, &bad);
+    if (bad)
+        fprintf(stderr, "lv_test: unsupported selector \"%s\" (tag, #id, .class, [attr=value])\n", selector);
+    else if (!found)
+        fprintf(stderr, "lv_test: no element matches \"%s\" in:\n%.2000s\n", selector, lv_test_html(t));
+    return found;
+}
+
+bool lv_test_has_element(lv_test *t, const char *selector)
+{
+    lv_html_el el;
+    bool bad;
+    return lv_html_find(lv_test_html(t), selector, &el, &bad);
+}
+
+int lv_test_element_click(lv_test *t, const char *selector)
+{
+    lv_html_el el;
+    if (!find(t, selector, &el))
+        return LV_ENOTFOUND;
+    const char *event = lv_html_attr(&el, "phx-click");
+    if (event == NULL) {
+        fprintf(stderr, "lv_test: \"%s\" has no phx-click\n", selector);
+        return LV_ENOTFOUND;
+    }
+    json_t *value = json_object();
+    for (int i = 0; i < el.nattrs; i++) /* phx-value-* as the client sends them: lowercased strings */
+        if (strncasecmp(el.names[i], "phx-value-", 10) == 0) {
+            char key[48];
+            snprintf(key, sizeof(key), "%s", el.names[i] + 10);
+            for (char *k = key; *k; k++)
+                *k = (char)tolower((unsigned char)*k);
+            json_object_set_new(value, key, json_string(el.values[i]));
+        }
+    const char *v = lv_html_attr(&el, "value");
+    json_object_set_new(value, "value", json_string(v ? v : ""));
+    char *text = json_dumps(value, JSON_COMPACT);
+    json_decref(value);
+    int err = lv_test_click(t, event, text);
+    free(text);
+    return err;
+}
+
+static int element_form(lv_test *t, const char *selector, const char *binding, const char *form, const char *target)
+{
+    lv_html_el el;
+    if (!find(t, selector, &el))
+        return LV_ENOTFOUND;
+    const char *event = lv_html_attr(&el, binding);
+    if (event == NULL) {
+        fprintf(stderr, "lv_test: \"%s\" has no %s\n", selector, binding);
+        return LV_ENOTFOUND;
+    }
+    return target ? lv_test_change(t, event, form, target) : lv_test_submit(t, event, form);
+}
+
+int lv_test_element_submit(lv_test *t, const char *selector, const char *form)
+{
+    return element_form(t, selector, "phx-submit", form, NULL);
+}
+
+int lv_test_element_change(lv_test *t, const char *selector, const char *form, const char *target)
+{
+    return element_form(t, selector, "phx-change", form, target ? target : "");
 }
 
 void lv_test_raw_frame(lv_test *t, const char *frame)

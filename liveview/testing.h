@@ -45,6 +45,15 @@ int lv_test_keyup(lv_test *t, const char *event, const char *key);
 int lv_test_keydown(lv_test *t, const char *event, const char *key);
 int lv_test_blur(lv_test *t, const char *event);
 int lv_test_focus(lv_test *t, const char *event);
+/* The same, aimed at an element found by a CSS selector (tag, #id, .class, [attr=value], e.g.
+ * "button#inc"), as LiveView's element(view, "#inc") |> render_click(): the event name comes
+ * from the element's phx-click / phx-submit / phx-change, and phx-value-* attributes become the
+ * click's value. LV_ENOTFOUND when no element matches or it has no such binding. */
+int lv_test_element_click(lv_test *t, const char *selector);
+int lv_test_element_submit(lv_test *t, const char *selector, const char *form);
+int lv_test_element_change(lv_test *t, const char *selector, const char *form, const char *target);
+bool lv_test_has_element(lv_test *t, const char *selector);
+
 /* Sends any raw frame text to the socket (for bad-input tests); runs until idle. */
 void lv_test_raw_frame(lv_test *t, const char *frame);
 /* A message to the view's handle_info. */

@@ -31,6 +31,13 @@ Test(calculator, sums_newest_first)
     cr_assert(four && ten && four < ten, "newest first:\n%s", html);
 }
 
+Test(calculator, submits_through_a_css_selector_and_page_html_matches_the_join)
+{
+    cr_assert_str_eq(lv_test_page_html(t), lv_test_html(t));
+    cr_assert_eq(lv_test_element_submit(t, "form#calc", "n=3"), 0);
+    lv_assert_html_contains(t, "∑(1..3) = 6");
+}
+
 Test(calculator, a_crashing_calculation_shows_error_and_the_session_lives_on)
 {
     cr_assert_eq(lv_test_submit(t, "calculate", "n=13"), 0);

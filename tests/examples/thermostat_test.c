@@ -36,6 +36,16 @@ Test(thermostat, inc_sends_only_the_changed_dynamic)
     lv_assert_diff_eq(t, "{\"0\":\"71\"}");
 }
 
+Test(thermostat, clicks_through_css_selectors)
+{
+    cr_assert(lv_test_has_element(t, "button#inc[phx-click=inc]"));
+    cr_assert_eq(lv_test_element_click(t, "#inc"), 0);
+    cr_assert_eq(lv_test_element_click(t, "button#inc"), 0);
+    lv_assert_html_contains(t, "<span id=\"temp\">74</span>");
+    cr_assert_eq(lv_test_element_click(t, "p.temp"), LV_ENOTFOUND, "no phx-click there");
+    cr_assert_eq(lv_test_element_click(t, "#nowhere"), LV_ENOTFOUND);
+}
+
 Test(thermostat, toggle_mode_changes_class_and_label)
 {
     cr_assert_eq(lv_test_click(t, "toggle_mode", NULL), 0);
