@@ -5,7 +5,7 @@
 CC       ?= gcc
 BUILD    := build
 ARGS     ?=
-APT_PKGS := build-essential pkg-config libh2o-evloop-dev libssl-dev libjansson-dev libunwind-dev \
+APT_PKGS := build-essential pkg-config valgrind libh2o-evloop-dev libssl-dev libjansson-dev libunwind-dev \
             libboost-context-dev libcriterion-dev chromium clang libclang-rt-14-dev binutils
 
 WARN     := -Wall -Wextra -Werror
@@ -35,7 +35,7 @@ CORE_SRC := $(LV_SRC) $(SERVER_SRC) $(VIEW_SRC)
 fuzz: $(BUILD)/.apt-stamp
 	./tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
-.PHONY: all run test deps test-c test-js test-e2e test-templates clean format bench-render bench-runtime demo-test
+.PHONY: all run test deps test-c test-js test-e2e test-templates test-valgrind clean format bench-render bench-runtime demo-test
 all: $(BUILD)/salamander $(BUILD)/lvtc $(BUILD)/lvctl
 
 # ---- set-up: packages -------------------------------------------------------------------------
@@ -127,6 +127,9 @@ test-c: deps $(TEST_BINS) $(BUILD)/salamander $(BUILD)/lvtc
 
 test-templates: $(BUILD)/lvtc
 	@./tests/templates/run_golden.sh $(BUILD)/lvtc
+
+test-valgrind: $(TEST_BINS) $(BUILD)/bench/runtime_bench
+	@./tests/valgrind_smoke.sh $(BUILD)
 
 test-js: deps
 	cd js && npm test --silent

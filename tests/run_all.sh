@@ -18,6 +18,7 @@ run_suite() { # name, command...
   total_p=$((total_p + p)); total_f=$((total_f + f))
 }
 run_suite "C unit and headless view tests (optimized and ASan+UBSan)" make --no-print-directory test-c
+run_suite "runtime smoke test under valgrind" make --no-print-directory test-valgrind
 run_suite "template compiler golden tests" make --no-print-directory test-templates
 run_suite "client unit tests" make --no-print-directory test-js
 run_suite "end-to-end tests in headless Chromium" make --no-print-directory test-e2e
