@@ -21,7 +21,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=0
 LV_SRC     := $(wildcard liveview/*.c)
 SERVER_SRC := $(filter-out server/main.c server/lvctl_main.c,$(wildcard server/*.c))
 LVTC_SRC   := $(wildcard templates/*.c)
-TEMPLATES  := $(wildcard examples/*/*.lv.html tests/bench/views/*.lv.html)
+TEMPLATES  := $(wildcard examples/*/*.lv.html tests/*/views/*.lv.html)
 VIEW_SRC   := $(wildcard examples/*.c examples/*/*.c)
 GEN_HDRS   := $(patsubst %.lv.html,$(BUILD)/gen/%.lv.h,$(TEMPLATES))
 TEST_SRC   := $(wildcard tests/liveview/*_test.c tests/server/*_test.c tests/templates/*_test.c tests/examples/*_test.c)

@@ -11,10 +11,11 @@ static const char STYLE[] =
     "nav a{margin-right:1rem}li.error,li.invalid{color:#b00}li.calculating{color:#888}"
     ".phx-error{outline:2px solid #b00}</style>";
 
-void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char *url, const char *inner,
+void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char *title, const char *inner,
                        size_t len, lv_buf *out)
 {
-    (void)url;
+    if (title == NULL)
+        title = def->name;
     uint8_t rnd[12], csrf_rnd[18];
     lv_random(rnd, sizeof(rnd));
     lv_random(csrf_rnd, sizeof(csrf_rnd));
@@ -34,8 +35,8 @@ void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char
                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                      "<meta name=\"csrf-token\" content=\"");
     lv_buf_puts(out, csrf.data);
-    lv_buf_puts(out, "\">\n<title>");
-    lv_buf_put_html(out, def->name, strlen(def->name));
+    lv_buf_puts(out, "\">\n<title data-suffix=\" · Salamander\">");
+    lv_buf_put_html(out, title, strlen(title));
     lv_buf_puts(out, " · Salamander</title>\n");
     lv_buf_puts(out, STYLE);
     if (ep->extra_head)

@@ -103,6 +103,119 @@ void lv__view_global_init(void)
     json_set_alloc_funcs(json_alloc, json_dealloc);
 }
 
+/* ---- talking to the client ---- */
+
+void lv_page_title(lv_view *v, const char *title)
+{
+    if (strcmp(v->title, title ? title : "") != 0 || !v->joined) {
+        snprintf(v->title, sizeof(v->title), "%s", title ? title : "");
+        v->title_changed = true;
+    }
+}
+
+/* A JSON value from view code: checked here, so a malformed one fails in the view that made it. */
+static void put_json_value(lv_buf *b, const char *json, const char *what)
+{
+    if (json == NULL) {
+        lv_buf_puts(b, "{}");
+        return;
+    }
+    json_error_t e;
+    json_t *j = json_loads(json, JSON_DECODE_ANY, &e);
+    if (j == NULL)
+        lv_crash("%s: invalid JSON at column %d: %s", what, e.column, e.text);
+    json_decref(j);
+    lv_buf_puts(b, json);
+}
+
+void lv_push_event(lv_view *v, const char *event, const char *payload_json)
+{
+    lv_buf_putc(&v->events, v->events.len ? ',' : '[');
+    lv_buf_putc(&v->events, '[');
+    lv_buf_put_json_str(&v->events, event, strlen(event));
+    lv_buf_putc(&v->events, ',');
+    put_json_value(&v->events, payload_json, "lv_push_event");
+    lv_buf_putc(&v->events, ']');
+}
+
+void lv_reply(lv_view *v, const char *payload_json)
+{
+    lv_buf_reset(&v->hook_reply);
+    put_json_value(&v->hook_reply, payload_json, "lv_reply");
+}
+
+static void navigate(lv_view *v, int kind, const char *to, bool replace)
+{
+    v->nav = kind;
+    v->nav_replace = replace;
+    snprintf(v->nav_to, sizeof(v->nav_to), "%s", to ? to : "/");
+}
+
+void lv_push_patch(lv_view *v, const char *to, bool replace)
+{
+    navigate(v, LV__NAV_PATCH, to, replace);
+}
+void lv_push_navigate(lv_view *v, const char *to, bool replace)
+{
+    navigate(v, LV__NAV_NAVIGATE, to, replace);
+}
+void lv_redirect(lv_view *v, const char *to)
+{
+    navigate(v, LV__NAV_REDIRECT, to, false);
+}
+
+/* Adds the pending title, events and hook reply to a rendered tree or diff object (which may be
+ * empty: then one is made). */
+static void decorate(lv_view *v, lv_buf *obj)
+{
+    bool extra = v->title_changed || v->events.len || v->hook_reply.len;
+    if (!extra)
+        return;
+    if (obj->len == 0)
+        lv_buf_puts(obj, "{}");
+    obj->len--; /* reopen the object */
+    bool empty = obj->len == 1;
+    if (v->title_changed) {
+        lv_buf_puts(obj, empty ? "\"t\":" : ",\"t\":");
+        lv_buf_put_json_str(obj, v->title, strlen(v->title));
+        v->title_changed = false;
+        empty = false;
+    }
+    if (v->events.len) {
+        lv_buf_puts(obj, empty ? "\"e\":" : ",\"e\":");
+        lv_buf_append(obj, v->events.data, v->events.len);
+        lv_buf_putc(obj, ']');
+        lv_buf_reset(&v->events);
+        empty = false;
+    }
+    if (v->hook_reply.len) {
+        lv_buf_puts(obj, empty ? "\"r\":" : ",\"r\":");
+        lv_buf_append(obj, v->hook_reply.data, v->hook_reply.len);
+        lv_buf_reset(&v->hook_reply);
+    }
+    lv_buf_putc(obj, '}');
+}
+
+static void push(lv_view *v, const char *event, const char *payload, size_t n)
+{
+    lv__trace_note(lv__current_proc(), "push", event, 0, n);
+    lv_buf frame = LV_BUF_INIT;
+    lv_phx_push(&frame, v->join_ref, v->topic, event, payload, n);
+    lv__socket_send(v->sock, frame.data, frame.len);
+    lv_buf_free(&frame);
+}
+
+/* {"to":…,"kind":"push"|"replace"} */
+static void nav_payload(lv_view *v, lv_buf *b, bool with_kind)
+{
+    lv_buf_puts(b, "{\"to\":");
+    lv_buf_put_json_str(b, v->nav_to, strlen(v->nav_to));
+    if (with_kind)
+        lv_buf_puts(b, v->nav_replace ? ",\"kind\":\"replace\"}" : ",\"kind\":\"push\"}");
+    else
+        lv_buf_putc(b, '}');
+}
+
 /* ---- rendering helpers ---- */
 
 static void view_ensure_rendered(lv_view *v)
@@ -123,13 +236,51 @@ static void reply(lv_view *v, const char *ref, const char *status, const char *r
     lv_buf_free(&frame);
 }
 
+static void reply(lv_view *v, const char *ref, const char *status, const char *response, size_t n);
+
+/* A navigation asked for by the callback: live_redirect / redirect replace the render. Returns
+ * true when it answered (or pushed) and the render must not be sent. */
+static bool send_navigation(lv_view *v, const char *ref)
+{
+    int nav = v->nav;
+    v->nav = LV__NAV_NONE;
+    if (nav == LV__NAV_NONE)
+        return false;
+    lv_buf to = LV_BUF_INIT, resp = LV_BUF_INIT;
+    if (nav == LV__NAV_PATCH) { /* the URL changes first; the render follows as usual */
+        nav_payload(v, &to, true);
+        push(v, "live_patch", to.data, to.len);
+        lv_buf_free(&to);
+        return false;
+    }
+    bool redirect = nav == LV__NAV_REDIRECT;
+    nav_payload(v, &to, !redirect);
+    lv_buf_puts(&resp, redirect ? "{\"redirect\":" : "{\"live_redirect\":");
+    lv_buf_append(&resp, to.data, to.len);
+    lv_buf_putc(&resp, '}');
+    if (ref != NULL)
+        reply(v, ref, "ok", resp.data, resp.len);
+    else
+        push(v, redirect ? "redirect" : "live_redirect", to.data, to.len);
+    lv_buf_free(&to);
+    lv_buf_free(&resp);
+    if (redirect) { /* the page is leaving: close the channel gracefully */
+        push(v, "phx_close", "{}", 2);
+        lv_exit(LV_REASON_NORMAL);
+    }
+    return true;
+}
+
 /* Renders what changed and either answers `ref` with it or pushes it as a "diff". */
 static void send_changes(lv_view *v, const char *ref)
 {
+    if (send_navigation(v, ref))
+        return;
     lv_buf diff = LV_BUF_INIT;
     int err = lv_rendered_diff(v->rd, v->state, &diff);
     if (err)
         lv_crash("render failed: %s", lv_strerror(err));
+    decorate(v, &diff);
     if (ref != NULL) {
         lv_buf resp = LV_BUF_INIT;
         if (diff.len) {
@@ -142,11 +293,7 @@ static void send_changes(lv_view *v, const char *ref)
         reply(v, ref, "ok", resp.data, resp.len);
         lv_buf_free(&resp);
     } else if (diff.len) {
-        lv__trace_note(lv__current_proc(), "push", diff.data, 0, diff.len);
-        lv_buf frame = LV_BUF_INIT;
-        lv_phx_push(&frame, v->join_ref, v->topic, "diff", diff.data, diff.len);
-        lv__socket_send(v->sock, frame.data, frame.len);
-        lv_buf_free(&frame);
+        push(v, "diff", diff.data, diff.len);
     }
     lv_buf_free(&diff);
 }
@@ -162,10 +309,24 @@ static void handle_join(lv_view *v, const char *text, size_t len)
     const json_t *params = json_object_get(m.payload, "params");
     if (v->def->mount)
         v->def->mount(v, (const lv_value *)params);
+    if (v->nav == LV__NAV_REDIRECT || v->nav == LV__NAV_NAVIGATE) { /* mount sent the client elsewhere */
+        lv_buf to = LV_BUF_INIT, resp = LV_BUF_INIT;
+        nav_payload(v, &to, v->nav == LV__NAV_NAVIGATE);
+        lv_buf_puts(&resp, v->nav == LV__NAV_REDIRECT ? "{\"redirect\":" : "{\"live_redirect\":");
+        lv_buf_append(&resp, to.data, to.len);
+        lv_buf_putc(&resp, '}');
+        reply(v, m.ref, "error", resp.data, resp.len); /* the join error replies PROTOCOL.md lists */
+        lv_buf_free(&to);
+        lv_buf_free(&resp);
+        lv_phx_msg_dispose(&m);
+        lv_exit(LV_REASON_NORMAL);
+    }
+    v->nav = LV__NAV_NONE;
     lv_buf rendered = LV_BUF_INIT, resp = LV_BUF_INIT;
     view_ensure_rendered(v);
     if (lv_rendered_full(v->rd, v->state, &rendered) != 0)
         lv_crash("render failed");
+    decorate(v, &rendered);
     lv_buf_puts(&resp, "{\"liveview_version\":\"" LIVEVIEW_VERSION "\",\"rendered\":");
     lv_buf_append(&resp, rendered.data, rendered.len);
     lv_buf_putc(&resp, '}');
@@ -266,6 +427,8 @@ static void handle_upgrade(lv_view *v, const void *data)
 static void channel_exit(void *ctx, const char *reason)
 {
     lv_view *v = ctx;
+    lv_buf_free(&v->events);
+    lv_buf_free(&v->hook_reply);
     lv_rendered_free(v->rd);
     v->rd = NULL;
     lv__socket_channel_ended(v->sock, v->topic, v->pid, reason, v->joined);
@@ -352,6 +515,8 @@ void lv_page_cancel(lv_page_job *job)
 static void page_exit(void *ctx, const char *reason)
 {
     lv_view *v = ctx;
+    lv_buf_free(&v->events);
+    lv_buf_free(&v->hook_reply);
     lv_rendered_free(v->rd);
     v->rd = NULL;
     lv_page_job *job = v->job;
@@ -384,7 +549,7 @@ static void page_handler(void *state, const lv_msg *msg)
     lv_buf_free(&scratch);
     if (err)
         lv_crash("render failed: %s", lv_strerror(err));
-    lv__page_document(v->ep, v->def, v->url, inner.data, inner.len, &job->html);
+    lv__page_document(v->ep, v->def, v->title[0] ? v->title : NULL, inner.data, inner.len, &job->html);
     lv_buf_free(&inner);
     if (!job->cancelled) {
         job->finished = true;

@@ -50,6 +50,22 @@ lv_pid lv_view_pid(const lv_view *v);
 void lv_changed(lv_view *v, const void *field, size_t size);
 #define LV_CHANGED(v, field) lv_changed((v), &(field), sizeof(field))
 
+/* ---- talking to the client, from mount or a callback ---- */
+
+/* The page's <title> (the client adds its data-prefix/suffix). */
+void lv_page_title(lv_view *v, const char *title);
+/* Dispatches `phx:<event>` on window and to hooks' handleEvent; payload_json is a JSON object
+ * (NULL for {}). Invalid JSON is a crash of the calling process: it is a bug in the view. */
+void lv_push_event(lv_view *v, const char *event, const char *payload_json);
+/* Answers the hook event being handled (the callback of the hook's pushEvent). */
+void lv_reply(lv_view *v, const char *payload_json);
+/* Changes the URL without leaving the view (browser history entry; replace: no entry). */
+void lv_push_patch(lv_view *v, const char *to, bool replace);
+/* Navigates to another live view over the same connection. */
+void lv_push_navigate(lv_view *v, const char *to, bool replace);
+/* Leaves for another page with a full page load; this view's process ends. */
+void lv_redirect(lv_view *v, const char *to);
+
 /* Reading values: NULL / an error code when the key is missing or has another type. */
 const char *lv_value_str(const lv_value *v, const char *key);
 int lv_value_int(const lv_value *v, const char *key, int64_t *out);

@@ -20,6 +20,15 @@ struct lv_view {
     char join_ref[24];
     char peer[64];
     char url[256];
+    /* sent with the next render: page title ("t"), client events ("e"), a hook's reply ("r") */
+    char title[128];
+    bool title_changed;
+    lv_buf events;
+    lv_buf hook_reply;
+    /* navigation asked for by the last callback */
+    enum { LV__NAV_NONE, LV__NAV_PATCH, LV__NAV_NAVIGATE, LV__NAV_REDIRECT } nav;
+    bool nav_replace;
+    char nav_to[256];
 };
 
 void lv__view_global_init(void);
@@ -27,8 +36,8 @@ int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_soc
                            const char *join_ref, const char *peer, lv_pid *out);
 void lv__socket_send(lv_socket *s, const char *frame, size_t len);
 void lv__socket_channel_ended(lv_socket *s, const char *topic, lv_pid pid, const char *reason, bool joined);
-/* Appends the whole HTML document of a page whose view rendered `inner`. */
-void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char *url, const char *inner,
+/* Appends the whole HTML document of a page whose view rendered `inner`; title NULL: the view's name. */
+void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char *title, const char *inner,
                        size_t len, lv_buf *out);
 
 #endif
