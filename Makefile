@@ -2,6 +2,7 @@
 # whatever is missing (Debian packages, npm packages), then serve the demos / run every test.
 # Sources are found by wildcard: add a file to a module's folder and it is built.
 
+.DEFAULT_GOAL := all
 CC       ?= gcc
 BUILD    := build
 ARGS     ?=
@@ -104,7 +105,7 @@ $(BUILD)/lvctl: $(call obj,opt,server/lvctl_main.c)
 	$(CC) $^ -o $@
 
 # ---- client -----------------------------------------------------------------------------------
-JS_SRC := $(wildcard js/src/*.js) js/build.mjs
+JS_SRC := $(wildcard js/src/*.js) js/build.mjs js/build_official.mjs
 $(BUILD)/js/.stamp: $(JS_SRC) js/node_modules/.stamp
 	cd js && node build.mjs ../$(BUILD)/js
 	@touch $@

@@ -17,27 +17,31 @@
         }                                                                                                    \
     } while (0)
 
-static size_t depth_of(const json_t *j)
+/* Nesting as written, not as parsed: with duplicate keys jansson keeps only the last value, so
+ * a deep value that a later duplicate replaces leaves no trace in the tree, yet the parser must
+ * refuse it before jansson recurses into it. Brackets inside strings do not count. */
+static size_t text_depth(const uint8_t *s, size_t n)
 {
-    size_t d = 0;
-    if (json_is_array(j)) {
-        for (size_t i = 0; i < json_array_size(j); i++) {
-            size_t c = depth_of(json_array_get(j, i));
-            d = c > d ? c : d;
+    size_t d = 0, max = 0;
+    bool in_string = false, escaped = false;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            max = ++d > max ? d : max;
+        } else if ((c == ']' || c == '}') && d > 0) {
+            d--;
         }
-        return d + 1;
     }
-    if (json_is_object(j)) {
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *)j, k, v)
-        {
-            size_t c = depth_of(v);
-            d = c > d ? c : d;
-        }
-        return d + 1;
-    }
-    return 0;
+    return max;
 }
 
 static bool decimal(const char *s, size_t n)
@@ -56,7 +60,7 @@ static bool reference_accepts(const uint8_t *data, size_t size)
 {
     json_t *root = json_loadb((const char *)data, size, 0, NULL);
     bool ok = root && json_is_array(root) && json_array_size(root) == 5 &&
-              depth_of(root) <= LV_PHX_MAX_DEPTH && ref_ok(json_array_get(root, 0)) &&
+              text_depth(data, size) <= LV_PHX_MAX_DEPTH && ref_ok(json_array_get(root, 0)) &&
               ref_ok(json_array_get(root, 1)) && json_is_string(json_array_get(root, 2)) &&
               json_string_length(json_array_get(root, 2)) >= 1 &&
               json_string_length(json_array_get(root, 2)) <= LV_PHX_MAX_TOPIC &&
