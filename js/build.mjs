@@ -1,13 +1,15 @@
 // usage: node build.mjs OUTDIR
 // Bundles src/index.js (IIFE, minified, es2019) to OUTDIR/salamander.<sha256[:12]>.js, writes
-// OUTDIR/manifest.json {"salamander.js": "<file>"}, removes older bundles, prints the sizes and
-// fails above 50 KB minified or 15 KB gzipped.
+// OUTDIR/manifest.json {"salamander.js": "<file>"} (keeping its other keys), removes older bundles,
+// prints the sizes and fails above 50 KB minified or 15 KB gzipped. Then builds the official
+// phoenix_live_view client for `salamander --official-client` (build_official.mjs, no size limit).
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { mkdirSync, readdirSync, rmSync, writeFileSync, renameSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildOfficial, mergeManifest } from "./build_official.mjs";
 
 const MAX_MIN = 50 * 1024;
 const MAX_GZ = 15 * 1024;
@@ -44,8 +46,8 @@ mkdirSync(out, { recursive: true });
 const tmp = join(out, `.${name}.tmp`);
 writeFileSync(tmp, code);
 renameSync(tmp, join(out, name));
-const mtmp = join(out, ".manifest.json.tmp");
-writeFileSync(mtmp, JSON.stringify({ "salamander.js": name }) + "\n");
-renameSync(mtmp, join(out, "manifest.json"));
+mergeManifest(out, "salamander.js", name);
 for (const f of readdirSync(out)) if (/^salamander\.[0-9a-f]+\.js$/.test(f) && f !== name) rmSync(join(out, f));
+
+await buildOfficial(out);
 

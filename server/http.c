@@ -160,10 +160,13 @@ static int load_bundle(lv_server *srv)
     snprintf(path, sizeof(path), "%s/manifest.json", srv->cfg.assets_dir);
     json_error_t jerr;
     json_t *manifest = json_load_file(path, 0, &jerr);
-    const char *name = json_string_value(json_object_get(manifest, "salamander.js"));
+    /* --official-client: phoenix_live_view's own client (js/build_official.mjs), for compatibility tests */
+    const char *key = srv->cfg.official_client ? "official.js" : "salamander.js";
+    const char *name = json_string_value(json_object_get(manifest, key));
     if (name == NULL || strchr(name, '/') != NULL) {
         fprintf(stderr, "salamander: cannot read the client bundle manifest %s: %s\n", path,
-                manifest ? "no \"salamander.js\" entry" : jerr.text);
+                manifest ? (srv->cfg.official_client ? "no \"official.js\" entry" : "no \"salamander.js\" entry")
+                         : jerr.text);
         json_decref(manifest);
         return -1;
     }

@@ -20,6 +20,7 @@ typedef struct {
 } calc_entry;
 
 typedef struct {
+    char n[24];             /* what is typed in the form: recovered after a reconnect */
     calc_entry entries[32]; /* newest first */
     int nentries;
     int64_t next_id;
@@ -105,9 +106,13 @@ static calc_entry *push_entry(calculator *c, const char *input)
 static int handle_event(lv_view *v, const char *event, const lv_value *payload)
 {
     calculator *c = lv_state(v);
+    const char *input = lv_value_str(payload, "n");
+    if (strcmp(event, "edit") == 0) {
+        snprintf(c->n, sizeof(c->n), "%s", input ? input : "");
+        return 0;
+    }
     if (strcmp(event, "calculate") != 0)
         return LV_ENOTFOUND;
-    const char *input = lv_value_str(payload, "n");
     calc_entry *e = push_entry(c, input ? input : "");
     int64_t n = 0;
 #ifdef LV_CALCULATOR_FIXED
