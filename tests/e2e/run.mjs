@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const require = createRequire(new URL('../../js/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
+const WebSocket = require('ws');
 
 const binary = process.argv[2];
 const args = process.argv.slice(3);
@@ -108,6 +109,66 @@ async function suite() {
     assert(script && pass.client.bundle.test(script[1]), `hashed ${pass.client.name} client script: ${script && script[1]}`);
     const js = await fetch(base + '/assets/' + script[1]);
     assert(js.status === 200 && /immutable/.test(js.headers.get('cache-control')), 'bundle cached for good');
+  });
+
+  await test('HTML responses carry security headers', async () => {
+    const r = await fetch(pass.base + '/');
+    const csp = r.headers.get('content-security-policy') || '';
+    assert(/default-src 'self'/.test(csp) && /frame-ancestors 'none'/.test(csp), `CSP: ${csp}`);
+    assert(r.headers.get('x-content-type-options') === 'nosniff', 'nosniff');
+  });
+
+  await test('bad joins: tampered, foreign and expired-looking tokens are refused as stale', async () => {
+    const page = await (await fetch(pass.base + '/thermostat')).text();
+    const csrf = page.match(/name="csrf-token" content="([^"]+)"/)[1];
+    const [, id, session, stat] = page.match(/<div id="([^"]+)" data-phx-main data-phx-session="([^"]+)" data-phx-static="([^"]+)"/);
+    const other = await (await fetch(pass.base + '/thermostat')).text();
+    const otherSession = other.match(/data-phx-session="([^"]+)"/)[1];
+    const flip = t => t.slice(0, 20) + (t[20] === 'A' ? 'B' : 'A') + t.slice(21);
+    const tryJoin = payload => new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${pass.base.replace('http', 'ws')}/live/websocket?vsn=2.0.0`);
+      ws.on('open', () => ws.send(JSON.stringify(['1', '1', `lv:${id}`, 'phx_join', payload])));
+      ws.on('message', d => { ws.close(); resolve(JSON.parse(String(d))[4]); });
+      ws.on('error', reject);
+    });
+    const base = { url: pass.base + '/thermostat', params: { _csrf_token: csrf, _mounts: 0 }, session, static: stat };
+    const ok = await tryJoin(base);
+    assert(ok.status === 'ok', `a proper join works: ${JSON.stringify(ok)}`);
+    for (const [what, payload, reason] of [
+      ['tampered session', { ...base, session: flip(session) }, 'stale'],
+      ['tampered static', { ...base, static: flip(stat) }, 'stale'],
+      ['another page\'s session', { ...base, session: otherSession }, 'stale'],
+      ['wrong CSRF token', { ...base, params: { _csrf_token: 'nope', _mounts: 0 } }, 'stale'],
+      ['a URL of another view', { ...base, url: pass.base + '/' }, 'unauthorized'],
+    ]) {
+      const r = await tryJoin(payload);
+      assert(r.status === 'error' && r.response.reason === reason, `${what}: ${JSON.stringify(r)}`);
+    }
+  });
+
+  await test('WebSocket upgrades from a foreign Origin are refused with 403', async () => {
+    const code = await new Promise(resolve => {
+      const ws = new WebSocket(`${pass.base.replace('http', 'ws')}/live/websocket?vsn=2.0.0`, { origin: 'https://evil.example' });
+      ws.on('unexpected-response', (req, res) => resolve(res.statusCode));
+      ws.on('open', () => { ws.close(); resolve(101); });
+      ws.on('error', () => {});
+    });
+    assert(code === 403, `status ${code}`);
+  });
+
+  await test('a socket sending more than 1000 frames a second is cut off with 1008; others carry on', async () => {
+    const closed = await new Promise(resolve => {
+      const ws = new WebSocket(`${pass.base.replace('http', 'ws')}/live/websocket?vsn=2.0.0`);
+      ws.on('open', () => { for (let i = 0; i < 1500; i++) ws.send(JSON.stringify([null, String(i), 'phoenix', 'heartbeat', {}])); });
+      ws.on('close', (code, reason) => resolve({ code, reason: String(reason) }));
+    });
+    // the close frame says why (1008 "rate limit exceeded"); a client still flooding when the
+    // server closes may get a reset instead, which shows as 1006, but the log always says why
+    assert(closed.code === 1008 ? /rate limit/.test(closed.reason) : closed.code === 1006, JSON.stringify(closed));
+    await sleep(100);
+    assert(/more than 1000 frames per second: disconnected/.test(pass.server.log.join('')), 'logged with the peer');
+    const r = await fetch(pass.base + '/thermostat');
+    assert(r.ok, 'the server still serves');
   });
 
   await test('unknown paths get a 404 HTML page', async () => {
