@@ -74,9 +74,15 @@ void lv_fault_print_frames(FILE *out, void *const *frames, size_t n)
 
 size_t lv_fault_capture(ucontext_t *uc, void **frames, size_t max)
 {
+    return uc ? lv_fault_walk(uc, true, frames, max) : 0;
+}
+
+size_t lv_fault_walk(ucontext_t *uc, bool signal_frame, void **frames, size_t max)
+{
     unw_cursor_t c;
     size_t n = 0;
-    int init = uc ? unw_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) : -1;
+    int init = signal_frame ? unw_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME)
+                            : unw_init_local(&c, (unw_context_t *)uc);
     if (init != 0)
         return 0;
     do {

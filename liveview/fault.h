@@ -16,6 +16,8 @@ int lv_fault_thread_init(void);
 void lv_fault_thread_dispose(void);
 /* Return addresses of the stack interrupted at uc (from a signal handler). */
 size_t lv_fault_capture(ucontext_t *uc, void **frames, size_t max);
+/* Return addresses from a context: a signal's (signal_frame) or one built from saved registers. */
+size_t lv_fault_walk(ucontext_t *uc, bool signal_frame, void **frames, size_t max);
 void lv_fault_print_frames(FILE *out, void *const *frames, size_t n);
 /* Names the function holding ip; returns the offset into it. */
 size_t lv_fault_symbol(void *ip, bool return_address, char *name, size_t cap);

@@ -54,6 +54,19 @@ size_t lv_rt_process_count(lv_rt *rt)
     return atomic_load(&rt->nprocs);
 }
 
+long long lv_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long long kb = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %lld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
 static void fill_info(lv_rt *rt, lv_proc *p, lv_proc_info *out)
 {
     memset(out, 0, sizeof(*out));
@@ -191,7 +204,6 @@ static size_t unwind_suspended(lv_proc *p, void **frames, size_t max)
 {
     const uint64_t *saved = p->ctx;
     unw_context_t uc;
-    unw_cursor_t c;
     unw_getcontext(&uc);
     uc.uc_mcontext.gregs[REG_R12] = (greg_t)saved[1];
     uc.uc_mcontext.gregs[REG_R13] = (greg_t)saved[2];
@@ -201,16 +213,7 @@ static size_t unwind_suspended(lv_proc *p, void **frames, size_t max)
     uc.uc_mcontext.gregs[REG_RBP] = (greg_t)saved[6];
     uc.uc_mcontext.gregs[REG_RIP] = (greg_t)saved[7];
     uc.uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)(saved + 8);
-    size_t n = 0;
-    if (unw_init_local(&c, &uc) != 0)
-        return 0;
-    do {
-        unw_word_t ip;
-        if (unw_get_reg(&c, UNW_REG_IP, &ip) != 0 || ip == 0)
-            break;
-        frames[n++] = (void *)ip;
-    } while (n < max && unw_step(&c) > 0);
-    return n;
+    return lv_fault_walk((ucontext_t *)&uc, false, frames, max);
 }
 
 /* Scheduler side: answers pending backtrace requests between dispatches. */

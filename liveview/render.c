@@ -2,7 +2,8 @@
  * A render walks the compiled template; slots whose inputs did not change are skipped, values
  * equal to what the client has are not marked, and the diff is then written by walking only the
  * marked paths: changed leaves as strings, new nodes with their statics, comprehensions as
- * LiveView 1.1+ keyed entries ("k", "kc", "km"). */
+ * LiveView 1.1+ keyed entries ("k", "kc", "km"). Writing a diff clears the marks it visits, so
+ * the cost of a diff follows the size of the change, not of the page. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,74 +11,69 @@
 #include "liveview/error.h"
 #include "liveview/render.h"
 
-enum { S_EMPTY, S_STR, S_NODE, S_COMP };
+/* ---- the tree ---- */
+
+enum { S_EMPTY, S_STR, S_NODE, S_COMP, S_LIVE };
+#define INLINE_STR 16 /* strings this short live in the slot itself: no allocation per value */
+#define NO_INDEX   UINT32_MAX
 
 typedef struct rnode rnode;
 typedef struct rcomp rcomp;
+typedef struct rlive rlive;
 
 typedef struct rslot {
     uint8_t kind;
     bool changed; /* differs from what the client holds */
-    bool fresh;   /* a node or comprehension the client does not have: send it whole */
-    uint32_t len;
+    bool fresh;   /* a node or comprehension the client does not have: sent whole, with "s" */
+    bool heap;    /* S_STR: the bytes are in str.ptr */
+    uint32_t len; /* S_STR */
     union {
-        char *str;
+        char inl[INLINE_STR];
+        struct {
+            char *ptr;
+            uint32_t cap;
+        } str;
         rnode *node;
         rcomp *comp;
+        rlive *live; /* a stateful component: the client has its cid here */
     };
 } rslot;
 
 struct rnode {
     const lv_tmpl *t;
-    bool dirty; /* some slot below changed */
+    bool dirty; /* some slot below is marked */
     uint32_t nslots;
     rslot slots[];
 };
 
+/* One comprehension entry. Keys are integers, or strings (skey) with their hash in ikey. */
 typedef struct ritem {
-    char *key;
-    uint32_t old_index; /* position the client has it at; UINT32_MAX when new */
+    int64_t ikey;
+    char *skey;
+    uint32_t old_index; /* where the client has it; NO_INDEX when new to the client */
+    uint32_t src;       /* 1 + offset in the state of the element it was rendered from, or 0 */
     bool dirty;
-    rslot *slots;
+    rslot slots[];
 } ritem;
 
 struct rcomp {
     const lv_tmpl *t;
-    uint32_t n;
-    ritem *items;
-    bool sent_count_changed;
-};
-
-typedef struct frame {
-    rslot *slots;
     uint32_t nslots;
-    int32_t idx;
-    bool force;
-    bool *dirty;
-    /* comprehension being built */
-    rcomp *comp;
-    ritem *items;
+    ritem **items; /* what the client has, in order */
     uint32_t n, cap;
-    bool in_item; /* comprehension frame: an item frame sits above it */
-    bool is_item;
-} frame;
-
-#define MAX_DEPTH 64
-
-struct lv_r {
-    struct lv_rendered *rd;
-    const unsigned char *state, *snapshot; /* this render's state, and the last one's copy */
-    size_t state_size;
-    uint64_t touched; /* changes declared with lv_rendered_touch */
-    uint64_t changed;
-    bool first;
-    int depth;
-    bool failed;
-    frame frames[MAX_DEPTH];
-    char num[64];
+    /* during a render: the new list being built, and where the last match was found */
+    ritem **next;
+    uint32_t nnext, capnext;
+    uint32_t hint;
+    uint32_t taken;  /* how many of items were taken over by next */
+    bool moved;      /* some item is new or at another position */
+    bool dirty;      /* some item holds a change */
+    uint32_t lo, hi; /* positions in [lo, hi) may differ from the client's: the diff looks there */
+    uint32_t *index; /* open-addressing table over items, built on the first out-of-order key */
+    uint32_t index_cap;
 };
 
-struct lv_rendered {
+typedef struct rtree {
     const lv_template *tmpl;
     size_t state_size;
     unsigned char *snapshot;
@@ -85,7 +81,67 @@ struct lv_rendered {
     uint64_t touched;
     rnode *root;
     bool root_fresh;
-    lv_buf scratch;
+} rtree;
+
+/* A stateful component: its own tree and snapshot, shown by cid wherever slots reference it. */
+struct rlive {
+    int64_t cid;
+    const lv_template *tmpl;
+    int64_t ikey; /* its id, as item keys are */
+    char *skey;
+    const void *state; /* as last rendered: the view routes the component's events with it */
+    uint32_t refs;     /* slots showing it; at 0 the client may destroy it (cids_destroyed) */
+    uint64_t pass;     /* the last render pass that rendered it */
+    rtree tree;
+};
+
+struct lv_rendered {
+    rtree tree;
+    char *title; /* NULL until a render produced one */
+    size_t title_len;
+    bool title_changed;
+    /* stateful components, by cid order, and an index by (template, id) */
+    rlive **lives;
+    uint32_t nlives, cap_lives;
+    uint32_t *live_index;
+    uint32_t live_index_cap;
+    int64_t last_cid;
+    uint64_t pass;
+};
+
+/* ---- the render pass ---- */
+
+enum { F_NODE, F_COMP, F_ITEM };
+
+typedef struct frame {
+    rslot *slots;
+    uint32_t nslots;
+    int32_t idx;
+    uint8_t kind;
+    bool force;   /* evaluate every slot: new node, comprehension item, first render */
+    bool *dirty;  /* set when anything below gets marked */
+    rcomp *comp;  /* F_COMP, F_ITEM: the comprehension */
+    ritem *item;  /* F_ITEM */
+    uint32_t pos; /* F_ITEM: its position in the new list */
+} frame;
+
+#define MAX_DEPTH 64
+
+struct lv_r {
+    lv_rendered *rd;
+    rtree *tr;      /* the tree being rendered: the view's, or a stateful component's */
+    int64_t myself; /* that component's cid, 0 for the view */
+    int nesting;    /* stateful components rendering inside one another */
+    const unsigned char *state, *snapshot;
+    size_t state_size;
+    uint64_t changed, touched;
+    bool first;
+    bool may_skip; /* unchanged comprehension items may keep their slots (lv_r_item_unchanged) */
+    bool failed;
+    bool in_title;
+    int depth;
+    lv_buf title; /* the title being rendered */
+    frame frames[MAX_DEPTH];
 };
 
 /* ---- freeing ---- */
@@ -96,14 +152,18 @@ static void free_comp(rcomp *c);
 static void clear_slot(rslot *s)
 {
     switch (s->kind) {
-    case S_STR: free(s->str); break;
+    case S_STR:
+        if (s->heap)
+            free(s->str.ptr);
+        break;
     case S_NODE: free_node(s->node); break;
     case S_COMP: free_comp(s->comp); break;
+    case S_LIVE: s->live->refs--; break;
     default: break;
     }
     s->kind = S_EMPTY;
+    s->heap = false;
     s->len = 0;
-    s->str = NULL;
 }
 
 static void free_slots(rslot *slots, uint32_t n)
@@ -122,11 +182,11 @@ static void free_node(rnode *n)
 
 static void free_item(ritem *it, uint32_t nslots)
 {
-    free(it->key);
-    if (it->slots) {
-        free_slots(it->slots, nslots);
-        free(it->slots);
-    }
+    if (it == NULL)
+        return;
+    free(it->skey);
+    free_slots(it->slots, nslots);
+    free(it);
 }
 
 static void free_comp(rcomp *c)
@@ -134,14 +194,23 @@ static void free_comp(rcomp *c)
     if (c == NULL)
         return;
     for (uint32_t i = 0; i < c->n; i++)
-        free_item(&c->items[i], c->t->nstatics - 1);
+        free_item(c->items[i], c->nslots);
+    for (uint32_t i = 0; i < c->nnext; i++) /* a render that crashed half-way */
+        free_item(c->next[i], c->nslots);
     free(c->items);
+    free(c->next);
+    free(c->index);
     free(c);
+}
+
+static uint32_t nslots_of(const lv_tmpl *t)
+{
+    return t->nstatics ? t->nstatics - 1 : 0;
 }
 
 static rnode *new_node(const lv_tmpl *t)
 {
-    uint32_t n = t->nstatics ? t->nstatics - 1 : 0;
+    uint32_t n = nslots_of(t);
     rnode *node = calloc(1, sizeof(*node) + n * sizeof(rslot));
     if (node) {
         node->t = t;
@@ -150,18 +219,42 @@ static rnode *new_node(const lv_tmpl *t)
     return node;
 }
 
-/* ---- the render pass (called by generated code) ---- */
+static inline const char *slot_str(const rslot *s)
+{
+    return s->heap ? s->str.ptr : s->inl;
+}
 
-static frame *top(lv_r *r)
+/* ---- slots ---- */
+
+static inline frame *top(lv_r *r)
 {
     return &r->frames[r->depth - 1];
 }
 
+/* Marks every open node and item as holding a change; stops at the first one already marked,
+ * since marks always propagate all the way up. */
+static inline void touch_range(rcomp *c, uint32_t pos)
+{
+    if (pos < c->lo)
+        c->lo = pos;
+    if (pos + 1 > c->hi)
+        c->hi = pos + 1;
+}
+
 static void mark_dirty(lv_r *r)
 {
-    for (int i = 0; i < r->depth; i++)
-        if (r->frames[i].dirty)
-            *r->frames[i].dirty = true;
+    for (int i = r->depth - 1; i >= 0; i--) {
+        frame *f = &r->frames[i];
+        if (f->dirty == NULL)
+            continue;
+        if (*f->dirty)
+            return;
+        *f->dirty = true;
+        if (f->kind == F_ITEM) {
+            f->comp->dirty = true;
+            touch_range(f->comp, f->pos);
+        }
+    }
 }
 
 static rslot *current_slot(lv_r *r)
@@ -178,34 +271,36 @@ static rslot *current_slot(lv_r *r)
     return &f->slots[f->idx];
 }
 
-static bool push(lv_r *r, frame f)
+static bool push(lv_r *r, const frame *f)
 {
     if (r->depth == MAX_DEPTH) {
         r->failed = true;
         return false;
     }
-    r->frames[r->depth++] = f;
+    r->frames[r->depth++] = *f;
     return true;
 }
 
 void lv_r_open(lv_r *r, const lv_tmpl *t)
 {
     if (r->depth == 0) {
-        lv_rendered *rd = r->rd;
-        if (rd->root == NULL || rd->root->t != t) {
-            free_node(rd->root);
-            rd->root = new_node(t);
-            rd->root_fresh = true;
+        rtree *tr = r->tr;
+        if (tr->root == NULL || tr->root->t != t) {
+            free_node(tr->root);
+            tr->root = new_node(t);
+            tr->root_fresh = true;
         }
-        if (rd->root == NULL) {
+        if (tr->root == NULL) {
             r->failed = true;
             return;
         }
-        push(r, (frame){.slots = rd->root->slots,
-                        .nslots = rd->root->nslots,
-                        .idx = -1,
-                        .force = r->first || rd->root_fresh,
-                        .dirty = &rd->root->dirty});
+        frame f = {.slots = tr->root->slots,
+                   .nslots = tr->root->nslots,
+                   .idx = -1,
+                   .kind = F_NODE,
+                   .force = r->first || tr->root_fresh,
+                   .dirty = &tr->root->dirty};
+        push(r, &f);
         return;
     }
     rslot *s = current_slot(r);
@@ -213,22 +308,25 @@ void lv_r_open(lv_r *r, const lv_tmpl *t)
         return;
     bool force = top(r)->force;
     if (s->kind != S_NODE || s->node->t != t) {
-        clear_slot(s);
-        s->node = new_node(t);
-        if (s->node == NULL) {
+        rnode *node = new_node(t);
+        if (node == NULL) {
             r->failed = true;
             return;
         }
+        clear_slot(s);
         s->kind = S_NODE;
+        s->node = node;
         s->fresh = s->changed = true;
         force = true;
         mark_dirty(r);
     }
-    push(r, (frame){.slots = s->node->slots,
-                    .nslots = s->node->nslots,
-                    .idx = -1,
-                    .force = force,
-                    .dirty = &s->node->dirty});
+    frame f = {.slots = s->node->slots,
+               .nslots = s->node->nslots,
+               .idx = -1,
+               .kind = F_NODE,
+               .force = force,
+               .dirty = &s->node->dirty};
+    push(r, &f);
 }
 
 void lv_r_close(lv_r *r)
@@ -248,102 +346,383 @@ bool lv_r_slot(lv_r *r, uint64_t deps)
     return f->force || (deps & r->changed) != 0;
 }
 
-/* Puts a value in the current slot, marking it only when it differs from the client's copy. */
-static void set_value(lv_r *r, const char *s, size_t n)
+/* Makes room for a string of n bytes in the slot (which then holds a string). */
+static char *slot_reserve(lv_r *r, rslot *s, size_t n)
 {
+    if (s->kind == S_STR && s->heap && n <= s->str.cap)
+        return s->str.ptr;
+    if (n <= INLINE_STR) {
+        clear_slot(s);
+        s->kind = S_STR;
+        return s->inl;
+    }
+    if (n > UINT32_MAX) {
+        r->failed = true;
+        return NULL;
+    }
+    char *p = malloc(n);
+    if (p == NULL) {
+        r->failed = true;
+        return NULL;
+    }
+    clear_slot(s);
+    s->kind = S_STR;
+    s->heap = true;
+    s->str.ptr = p;
+    s->str.cap = (uint32_t)n;
+    return p;
+}
+
+/* A value is written as up to three pieces (attribute name, value, closing quote); only the
+ * value piece may need HTML escaping. */
+typedef struct piece {
+    const char *s;
+    size_t n;
+    bool escape;
+} piece;
+
+static const char *html_entity(char c)
+{
+    switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return "&quot;";
+    case '\'': return "&#39;";
+    default: return NULL;
+    }
+}
+
+/* Length of a valid UTF-8 sequence at s (at most n bytes), or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t min, cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, min = 0x80, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, min = 0x800, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, min = 0x10000, cp = c & 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* True when a value can be copied as is: nothing to escape and valid UTF-8 (the frame it goes
+ * into is a WebSocket text frame). */
+static bool plain(const char *s, size_t n, bool escape)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            size_t l = utf8_len((const unsigned char *)s + i, n - i);
+            if (l == 0)
+                return false;
+            i += l - 1;
+        } else if (escape && html_entity((char)c)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Writes the piece escaped (and with invalid UTF-8 replaced by U+FFFD) into out, or only counts
+ * when out is NULL; returns the length. */
+static size_t put_piece(char *out, const piece *p)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        unsigned char c = (unsigned char)p->s[i];
+        const char *rep = NULL;
+        size_t rlen = 1;
+        if (c >= 0x80) {
+            size_t l = utf8_len((const unsigned char *)p->s + i, p->n - i);
+            if (l == 0) {
+                rep = "\xef\xbf\xbd", rlen = 3;
+            } else {
+                if (out)
+                    memcpy(out + len, p->s + i, l);
+                len += l;
+                i += l - 1;
+                continue;
+            }
+        } else if (p->escape && (rep = html_entity((char)c)) != NULL) {
+            rlen = strlen(rep);
+        }
+        if (out) {
+            if (rep)
+                memcpy(out + len, rep, rlen);
+            else
+                out[len] = (char)c;
+        }
+        len += rlen;
+    }
+    return len;
+}
+
+static void title_append(lv_r *r, const piece *ps, int np)
+{
+    for (int i = 0; i < np; i++) {
+        piece raw = ps[i];
+        raw.escape = false; /* the title is text, never HTML */
+        size_t n = put_piece(NULL, &raw);
+        if (!lv_buf_reserve(&r->title, n)) {
+            r->failed = true;
+            return;
+        }
+        put_piece(r->title.data + r->title.len, &raw);
+        r->title.len += n;
+        r->title.data[r->title.len] = '\0';
+    }
+}
+
+/* Puts a value in the current slot, marking it only when it differs from the client's copy. */
+static void set_pieces(lv_r *r, const piece *ps, int np)
+{
+    if (r->in_title) {
+        title_append(r, ps, np);
+        return;
+    }
     rslot *slot = current_slot(r);
     if (slot == NULL)
         return;
-    if (slot->kind == S_STR && slot->len == n && memcmp(slot->str, s, n) == 0)
-        return;
-    char *copy = malloc(n + 1);
-    if (copy == NULL) {
-        r->failed = true;
-        return;
+    size_t total = 0;
+    bool simple = true;
+    for (int i = 0; i < np; i++) {
+        if (plain(ps[i].s, ps[i].n, ps[i].escape)) {
+            total += ps[i].n;
+        } else {
+            simple = false;
+            total += put_piece(NULL, &ps[i]);
+        }
     }
-    memcpy(copy, s, n);
-    copy[n] = '\0';
-    clear_slot(slot);
-    slot->kind = S_STR;
-    slot->str = copy;
-    slot->len = (uint32_t)n;
+    if (slot->kind == S_STR && slot->len == total) { /* compare before replacing */
+        const char *old = slot_str(slot);
+        bool same = true;
+        char tmp[256];
+        for (int i = 0; i < np && same; i++) {
+            if (simple || plain(ps[i].s, ps[i].n, ps[i].escape)) {
+                same = memcmp(old, ps[i].s, ps[i].n) == 0;
+                old += ps[i].n;
+                continue;
+            }
+            size_t n = put_piece(NULL, &ps[i]);
+            char *buf = n <= sizeof(tmp) ? tmp : malloc(n);
+            if (buf == NULL) {
+                same = false;
+                break;
+            }
+            put_piece(buf, &ps[i]);
+            same = memcmp(old, buf, n) == 0;
+            old += n;
+            if (buf != tmp)
+                free(buf);
+        }
+        if (same)
+            return;
+    }
+    char *out = slot_reserve(r, slot, total);
+    if (out == NULL)
+        return;
+    size_t at = 0;
+    for (int i = 0; i < np; i++) {
+        if (simple || plain(ps[i].s, ps[i].n, ps[i].escape)) {
+            if (ps[i].n)
+                memcpy(out + at, ps[i].s, ps[i].n);
+            at += ps[i].n;
+        } else {
+            at += put_piece(out + at, &ps[i]);
+        }
+    }
+    slot->len = (uint32_t)total;
     slot->changed = true;
     mark_dirty(r);
 }
 
-static bool needs_escape(const char *s, size_t n)
+static void set_text(lv_r *r, const char *s, size_t n, bool escape)
 {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == '&' || s[i] == '<' || s[i] == '>' || s[i] == '"' || s[i] == '\'')
-            return true;
-    return false;
+    piece p = {s ? s : "", s ? n : 0, escape};
+    set_pieces(r, &p, 1);
+}
+
+/* Number formatting without printf: the hot path of a counter. */
+static size_t fmt_u64(char *end, uint64_t v, char **start)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    *start = p;
+    return (size_t)(end - p);
+}
+
+static size_t fmt_i64(char *end, int64_t v, char **start)
+{
+    if (v >= 0)
+        return fmt_u64(end, (uint64_t)v, start);
+    size_t n = fmt_u64(end, (uint64_t)0 - (uint64_t)v, start);
+    *--*start = '-';
+    return n + 1;
+}
+
+/* The shortest of %.15g..%.17g that reads back as v. */
+static size_t fmt_f64(char *buf, size_t cap, double v)
+{
+    if (v != v)
+        return (size_t)snprintf(buf, cap, "NaN");
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return strlen(buf);
 }
 
 void lv_r_strn(lv_r *r, const char *s, size_t n)
 {
-    if (s == NULL)
-        s = "", n = 0;
-    if (!needs_escape(s, n)) {
-        set_value(r, s, n);
-        return;
-    }
-    lv_buf *b = &r->rd->scratch;
-    lv_buf_reset(b);
-    lv_buf_put_html(b, s, n);
-    set_value(r, b->data, b->len);
+    set_text(r, s, n, true);
 }
 
 void lv_r_str(lv_r *r, const char *s)
 {
-    lv_r_strn(r, s, s ? strlen(s) : 0);
+    set_text(r, s, s ? strlen(s) : 0, true);
 }
 
 void lv_r_raw(lv_r *r, const char *s)
 {
-    set_value(r, s ? s : "", s ? strlen(s) : 0);
-}
-
-/* Decimal digits without snprintf: keys are formatted once per item per render. */
-static const char *format_i64(char buf[24], int64_t v)
-{
-    char *p = buf + 23;
-    *p = '\0';
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    return p;
+    set_text(r, s, s ? strlen(s) : 0, false);
 }
 
 void lv_r_i64(lv_r *r, int64_t v)
 {
-    const char *s = format_i64(r->num, v);
-    set_value(r, s, strlen(s));
+    char buf[24], *p;
+    size_t n = fmt_i64(buf + sizeof(buf), v, &p);
+    set_text(r, p, n, false);
 }
 
 void lv_r_u64(lv_r *r, uint64_t v)
 {
-    int n = snprintf(r->num, sizeof(r->num), "%llu", (unsigned long long)v);
-    set_value(r, r->num, (size_t)n);
+    char buf[24], *p;
+    size_t n = fmt_u64(buf + sizeof(buf), v, &p);
+    set_text(r, p, n, false);
 }
 
 void lv_r_f64(lv_r *r, double v)
 {
-    /* the shortest of %.15g..%.17g that reads back as v */
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(r->num, sizeof(r->num), "%.*g", prec, v);
-        if (strtod(r->num, NULL) == v)
-            break;
-    }
-    set_value(r, r->num, strlen(r->num));
+    char buf[40];
+    set_text(r, buf, fmt_f64(buf, sizeof(buf), v), false);
 }
 
 void lv_r_bool(lv_r *r, bool v)
 {
-    set_value(r, v ? "true" : "false", v ? 4 : 5);
+    set_text(r, v ? "true" : "false", v ? 4 : 5, false);
+}
+
+/* ` name="value"` */
+static void set_attr(lv_r *r, const char *name, const char *v, size_t n, bool escape)
+{
+    piece ps[3] = {{name, strlen(name), false}, {v, n, escape}, {"\"", 1, false}};
+    char head[128];
+    size_t hn = ps[0].n + 2;
+    if (hn <= sizeof(head)) { /* name and opening quote as one piece */
+        memcpy(head, name, ps[0].n);
+        memcpy(head + ps[0].n, "=\"", 2);
+        ps[0] = (piece){head, hn, false};
+        set_pieces(r, ps, 3);
+        return;
+    }
+    piece long_name[4] = {ps[0], {"=\"", 2, false}, ps[1], ps[2]};
+    set_pieces(r, long_name, 4); /* set_pieces takes any count; keeps a long name correct */
+}
+
+void lv_r_attr_str(lv_r *r, const char *name, const char *v)
+{
+    if (v == NULL)
+        set_text(r, "", 0, false);
+    else
+        set_attr(r, name, v, strlen(v), true);
+}
+
+void lv_r_attr_i64(lv_r *r, const char *name, int64_t v)
+{
+    char buf[24], *p;
+    size_t n = fmt_i64(buf + sizeof(buf), v, &p);
+    set_attr(r, name, p, n, false);
+}
+
+void lv_r_attr_u64(lv_r *r, const char *name, uint64_t v)
+{
+    char buf[24], *p;
+    size_t n = fmt_u64(buf + sizeof(buf), v, &p);
+    set_attr(r, name, p, n, false);
+}
+
+void lv_r_attr_f64(lv_r *r, const char *name, double v)
+{
+    char buf[40];
+    set_attr(r, name, buf, fmt_f64(buf, sizeof(buf), v), false);
+}
+
+void lv_r_attr_bool(lv_r *r, const char *name, bool v)
+{
+    set_text(r, v ? name : "", v ? strlen(name) : 0, false);
+}
+
+/* ---- the title ---- */
+
+bool lv_r_title_begin(lv_r *r, uint64_t deps)
+{
+    if (r->tr != &r->rd->tree)
+        return false; /* a stateful component's template: the title is the view's */
+    if (!r->first && (deps & r->changed) == 0 && r->rd->title != NULL)
+        return false;
+    r->in_title = true;
+    lv_buf_reset(&r->title);
+    if (!lv_buf_reserve(&r->title, 0))
+        r->failed = true;
+    return true;
+}
+
+void lv_r_title_text(lv_r *r, const char *text)
+{
+    piece p = {text ? text : "", text ? strlen(text) : 0, false};
+    title_append(r, &p, 1);
+}
+
+void lv_r_title_end(lv_r *r)
+{
+    if (!r->in_title)
+        return;
+    r->in_title = false;
+    lv_rendered *rd = r->rd;
+    if (r->failed || r->title.data == NULL)
+        return;
+    if (rd->title && rd->title_len == r->title.len && memcmp(rd->title, r->title.data, r->title.len) == 0)
+        return;
+    char *t = malloc(r->title.len + 1);
+    if (t == NULL) {
+        r->failed = true;
+        return;
+    }
+    memcpy(t, r->title.data, r->title.len + 1);
+    free(rd->title);
+    rd->title = t;
+    rd->title_len = r->title.len;
+    rd->title_changed = true;
 }
 
 /* ---- comprehensions ---- */
@@ -354,23 +733,26 @@ void lv_r_for_begin(lv_r *r, const lv_tmpl *t)
     if (s == NULL)
         return;
     if (s->kind != S_COMP || s->comp->t != t) {
-        clear_slot(s);
-        s->comp = calloc(1, sizeof(rcomp));
-        if (s->comp == NULL) {
+        rcomp *nc = calloc(1, sizeof(rcomp));
+        if (nc == NULL) {
             r->failed = true;
             return;
         }
-        s->comp->t = t;
+        nc->t = t;
+        nc->nslots = nslots_of(t);
+        clear_slot(s);
         s->kind = S_COMP;
+        s->comp = nc;
         s->fresh = s->changed = true;
         mark_dirty(r);
     }
-    frame f = {.idx = -1, .comp = s->comp};
-    if (s->comp->n) { /* usually as many items as last time: no regrowth */
-        f.items = malloc(s->comp->n * sizeof(ritem));
-        f.cap = f.items ? s->comp->n : 0;
-    }
-    push(r, f);
+    rcomp *c = s->comp;
+    c->nnext = c->hint = c->taken = 0;
+    c->moved = c->dirty = false;
+    c->lo = UINT32_MAX;
+    c->hi = 0;
+    frame f = {.idx = -1, .kind = F_COMP, .comp = c};
+    push(r, &f);
 }
 
 /* Closes the open item, if any; returns the comprehension's frame (NULL outside one). */
@@ -378,127 +760,324 @@ static frame *end_item(lv_r *r)
 {
     if (r->depth == 0)
         return NULL;
-    if (top(r)->is_item) {
+    if (top(r)->kind == F_ITEM)
         r->depth--;
-        top(r)->in_item = false;
-    }
-    return top(r)->comp ? top(r) : NULL;
+    return top(r)->kind == F_COMP ? top(r) : NULL;
 }
 
-/* Takes over the client's item with this key, if it has one; `hint` is where it most likely is. */
-static ritem take_old(rcomp *c, const char *key, uint32_t hint)
+static uint64_t hash_key(int64_t ikey)
 {
-    ritem found = {.old_index = UINT32_MAX};
-    uint32_t n = c->n;
-    for (uint32_t k = 0; k < n; k++) {
-        uint32_t i = (hint + k) % n;
-        ritem *it = &c->items[i];
-        if (it->slots != NULL && it->key != NULL && strcmp(it->key, key) == 0) {
-            found = *it; /* the new list owns its key and slots now */
-            found.old_index = i;
-            it->slots = NULL;
-            it->key = NULL;
-            return found;
-        }
-    }
-    return found;
+    uint64_t h = (uint64_t)ikey * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
 }
 
-static void begin_item(lv_r *r, const char *key)
+static bool same_key(const ritem *it, int64_t ikey, const char *skey)
+{
+    if (it->ikey != ikey)
+        return false;
+    if (skey == NULL || it->skey == NULL)
+        return skey == NULL && it->skey == NULL;
+    return strcmp(it->skey, skey) == 0;
+}
+
+/* Builds the key index over the client's items the first time a key is not where expected. */
+static bool build_index(rcomp *c)
+{
+    uint32_t cap = 16;
+    while (cap < c->n * 2)
+        cap *= 2;
+    uint32_t *idx = malloc(cap * sizeof(uint32_t));
+    if (idx == NULL)
+        return false;
+    memset(idx, 0xff, cap * sizeof(uint32_t));
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (c->items[i] == NULL)
+            continue;
+        uint32_t h = (uint32_t)hash_key(c->items[i]->ikey) & (cap - 1);
+        while (idx[h] != NO_INDEX)
+            h = (h + 1) & (cap - 1);
+        idx[h] = i;
+    }
+    c->index = idx;
+    c->index_cap = cap;
+    return true;
+}
+
+static ritem *take(rcomp *c, uint32_t i)
+{
+    ritem *it = c->items[i];
+    c->items[i] = NULL;
+    it->old_index = i;
+    c->hint = i + 1;
+    c->taken++;
+    return it;
+}
+
+/* Takes over the client's item with this key, if it has one: first where the previous match
+ * suggests (appends, deletions and edits keep the order), then through the index. */
+static ritem *take_old(rcomp *c, int64_t ikey, const char *skey)
+{
+    uint32_t i = c->hint;
+    if (i < c->n && c->items[i] && same_key(c->items[i], ikey, skey))
+        return take(c, i);
+    i = c->nnext;
+    if (i < c->n && c->items[i] && same_key(c->items[i], ikey, skey))
+        return take(c, i);
+    if (c->taken == c->n || (c->index == NULL && !build_index(c)))
+        return NULL;
+    uint32_t mask = c->index_cap - 1;
+    for (uint32_t h = (uint32_t)hash_key(ikey) & mask; c->index[h] != NO_INDEX; h = (h + 1) & mask) {
+        i = c->index[h];
+        if (c->items[i] && same_key(c->items[i], ikey, skey))
+            return take(c, i);
+    }
+    return NULL;
+}
+
+static ritem *new_item(rcomp *c, int64_t ikey, const char *skey)
+{
+    ritem *it = calloc(1, sizeof(ritem) + c->nslots * sizeof(rslot));
+    char *k = skey ? strdup(skey) : NULL;
+    if (it == NULL || (skey && k == NULL)) {
+        free(it);
+        free(k);
+        return NULL;
+    }
+    it->ikey = ikey;
+    it->skey = k;
+    it->old_index = NO_INDEX;
+    return it;
+}
+
+/* Everything but the common case of begin_item: growing the list, keys out of order, new items. */
+static __attribute__((noinline)) ritem *begin_item_slow(lv_r *r, rcomp *c, int64_t ikey, const char *skey)
+{
+    if (c->nnext == c->capnext) {
+        uint32_t cap = c->capnext ? c->capnext * 2 : 8;
+        ritem **next = realloc(c->next, cap * sizeof(ritem *));
+        if (next == NULL) {
+            r->failed = true;
+            return NULL;
+        }
+        c->next = next;
+        c->capnext = cap;
+    }
+    ritem *it = take_old(c, ikey, skey);
+    if (it == NULL && (it = new_item(c, ikey, skey)) == NULL)
+        r->failed = true;
+    return it;
+}
+
+static void begin_item(lv_r *r, int64_t ikey, const char *skey)
+{
+    if (r->depth == 0) {
+        r->failed = true;
+        return;
+    }
+    frame *f = top(r);
+    if (f->kind == F_ITEM) { /* the previous item ends here */
+        r->depth--;
+        f--;
+    }
+    if (f->kind != F_COMP || r->depth == MAX_DEPTH) {
+        r->failed = true;
+        return;
+    }
+    rcomp *c = f->comp;
+    uint32_t pos = c->nnext, h = c->hint;
+    ritem *it;
+    if (pos < c->capnext && h < c->n && (it = c->items[h]) != NULL && it->ikey == ikey && skey == NULL &&
+        it->skey == NULL) { /* the next item of the client's list: edits and appends */
+        c->items[h] = NULL;
+        it->old_index = h;
+        c->hint = h + 1;
+        c->taken++;
+    } else if ((it = begin_item_slow(r, c, ikey, skey)) == NULL) {
+        return;
+    }
+    c->nnext = pos + 1;
+    c->next[pos] = it;
+    it->dirty = false;
+    if (it->old_index != pos) {
+        c->moved = true;
+        touch_range(c, pos);
+    }
+    frame *item = &r->frames[r->depth++];
+    item->slots = it->slots;
+    item->nslots = c->nslots;
+    item->idx = -1;
+    item->kind = F_ITEM;
+    item->force = true;
+    item->dirty = &it->dirty;
+    item->comp = c;
+    item->item = it;
+    item->pos = pos;
+}
+
+void lv_r_item(lv_r *r)
+{
+    frame *f = end_item(r);
+    begin_item(r, f ? (int64_t)f->comp->nnext : 0, NULL);
+}
+
+void lv_r_item_key_i64(lv_r *r, int64_t key)
+{
+    begin_item(r, key, NULL);
+}
+
+static int64_t str_hash(const char *key)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return (int64_t)h;
+}
+
+void lv_r_item_key_str(lv_r *r, const char *key)
+{
+    if (key == NULL)
+        key = "";
+    begin_item(r, str_hash(key), key);
+}
+
+/* memcmp for the small elements of a state array, without a library call. */
+static inline bool same_bytes(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    for (; n >= 8; n -= 8, a += 8, b += 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+    }
+    while (n--)
+        if (*a++ != *b++)
+            return false;
+    return true;
+}
+
+bool lv_r_item_unchanged(lv_r *r, const void *elem, size_t size, uint64_t other_deps)
+{
+    if (r->depth == 0 || top(r)->kind != F_ITEM)
+        return false;
+    ritem *it = top(r)->item;
+    /* offsets as integers: elem may point anywhere, not only into the state */
+    uintptr_t off = (uintptr_t)elem - (uintptr_t)r->state;
+    uint32_t src = off < r->state_size && size <= r->state_size - off ? (uint32_t)off + 1 : 0;
+    uint32_t was = it->src;
+    it->src = src;
+    /* the bytes it was rendered from, compared with the element's bytes now */
+    if (!r->may_skip || src == 0 || was == 0 || it->old_index == NO_INDEX || (r->changed & other_deps) ||
+        size > r->state_size - (was - 1) ||
+        !(size <= 256 ? same_bytes(elem, r->snapshot + was - 1, size)
+                      : !memcmp(elem, r->snapshot + was - 1, size)))
+        return false;
+    r->depth--; /* the item keeps its slots as the client has them */
+    return true;
+}
+
+static __attribute__((noinline)) bool item_keep_slow(lv_r *r, int64_t ikey, const char *skey,
+                                                     const void *elem, size_t size, uint64_t other)
+{
+    begin_item(r, ikey, skey);
+    return lv_r_item_unchanged(r, elem, size, other);
+}
+
+/* lv_r_item_key + lv_r_item_unchanged in one call: an unchanged element at the expected place
+ * in the list costs a key compare and a byte compare, without opening the item at all. */
+static inline bool item_keep(lv_r *r, int64_t ikey, const char *skey, const void *elem, size_t size,
+                             uint64_t other)
+{
+    if (!r->may_skip || (r->changed & other) != 0 || r->depth == 0)
+        return item_keep_slow(r, ikey, skey, elem, size, other);
+    frame *f = top(r);
+    if (f->kind == F_ITEM) {
+        r->depth--;
+        f--;
+    }
+    if (f->kind != F_COMP)
+        return item_keep_slow(r, ikey, skey, elem, size, other);
+    rcomp *c = f->comp;
+    uint32_t pos = c->nnext, h = c->hint;
+    ritem *it = h < c->n ? c->items[h] : NULL;
+    /* offsets as integers: elem may point anywhere, not only into the state */
+    uintptr_t off = (uintptr_t)elem - (uintptr_t)r->state;
+    if (it == NULL || it->ikey != ikey || pos >= c->capnext || it->src == 0 || off >= r->state_size ||
+        size > r->state_size - off || size > r->state_size - (it->src - 1) ||
+        (skey ? it->skey == NULL || strcmp(it->skey, skey) != 0 : it->skey != NULL) ||
+        !(size <= 256 ? same_bytes(elem, r->snapshot + it->src - 1, size)
+                      : !memcmp(elem, r->snapshot + it->src - 1, size)))
+        return item_keep_slow(r, ikey, skey, elem, size, other);
+    c->items[h] = NULL;
+    c->hint = h + 1;
+    c->taken++;
+    c->next[pos] = it;
+    c->nnext = pos + 1;
+    it->old_index = h;
+    it->dirty = false;
+    it->src = (uint32_t)off + 1;
+    if (h != pos) {
+        c->moved = true;
+        touch_range(c, pos);
+    }
+    return true;
+}
+
+bool lv_r_item_keep(lv_r *r, const void *elem, size_t size, uint64_t other_deps)
+{
+    frame *f = r->depth ? top(r) : NULL;
+    if (f && f->kind == F_ITEM)
+        f--;
+    int64_t pos = f && f->kind == F_COMP ? (int64_t)f->comp->nnext : 0;
+    return item_keep(r, pos, NULL, elem, size, other_deps);
+}
+
+bool lv_r_item_keep_i64(lv_r *r, int64_t key, const void *elem, size_t size, uint64_t other_deps)
+{
+    return item_keep(r, key, NULL, elem, size, other_deps);
+}
+
+bool lv_r_item_keep_str(lv_r *r, const char *key, const void *elem, size_t size, uint64_t other_deps)
+{
+    if (key == NULL)
+        key = "";
+    return item_keep(r, str_hash(key), key, elem, size, other_deps);
+}
+
+/* Makes the list built by this render the client's list; returns whether it differs. */
+static bool finish_comp(rcomp *c)
+{
+    bool changed = c->moved || c->dirty || c->nnext != c->n;
+    if (c->taken != c->n)
+        for (uint32_t i = 0; i < c->n; i++) /* items the new list did not take over */
+            free_item(c->items[i], c->nslots);
+    ritem **old = c->items;
+    uint32_t oldcap = c->cap;
+    c->items = c->next;
+    c->cap = c->capnext;
+    c->n = c->nnext;
+    c->next = old;
+    c->capnext = oldcap;
+    c->nnext = c->taken = 0;
+    free(c->index);
+    c->index = NULL;
+    c->index_cap = 0;
+    if (c->capnext > 64 && c->capnext > 4 * c->n) { /* a list that shrank gives memory back */
+        free(c->next);
+        c->next = NULL;
+        c->capnext = 0;
+    }
+    return changed;
+}
+
+void lv_r_for_end(lv_r *r)
 {
     frame *f = end_item(r);
     if (f == NULL) {
         r->failed = true;
         return;
     }
-    if (f->n == f->cap) {
-        uint32_t cap = f->cap ? f->cap * 2 : 16;
-        ritem *items = realloc(f->items, cap * sizeof(ritem));
-        if (items == NULL) {
-            r->failed = true;
-            return;
-        }
-        f->items = items;
-        f->cap = cap;
-    }
-    uint32_t nslots = f->comp->t->nstatics - 1;
-    ritem it = take_old(f->comp, key, f->n);
-    if (it.slots == NULL) { /* new to the client */
-        it.slots = calloc(nslots ? nslots : 1, sizeof(rslot));
-        it.key = strdup(key);
-        it.old_index = UINT32_MAX;
-        if (it.slots == NULL || it.key == NULL) {
-            free(it.slots);
-            free(it.key);
-            r->failed = true;
-            return;
-        }
-    }
-    it.dirty = false;
-    f->items[f->n] = it;
-    ritem *slot_owner = &f->items[f->n++];
-    f->in_item = true;
-    push(r, (frame){.slots = slot_owner->slots,
-                    .nslots = nslots,
-                    .idx = -1,
-                    .force = true,
-                    .dirty = &slot_owner->dirty,
-                    .is_item = true});
-}
-
-void lv_r_item(lv_r *r)
-{
-    frame *f = end_item(r);
-    char key[24];
-    snprintf(key, sizeof(key), "%u", f ? f->n : 0);
-    begin_item(r, key);
-}
-
-void lv_r_item_key_i64(lv_r *r, int64_t key)
-{
-    char k[24];
-    begin_item(r, format_i64(k, key));
-}
-
-void lv_r_item_key_str(lv_r *r, const char *key)
-{
-    begin_item(r, key ? key : "");
-}
-
-bool lv_r_item_unchanged(lv_r *r, const void *elem, size_t size, uint64_t other_deps)
-{
-    if (r->first || r->touched || (r->changed & other_deps) || r->depth < 2 || !top(r)->is_item)
-        return false;
-    frame *comp = &r->frames[r->depth - 2];
-    const ritem *it = &comp->items[comp->n - 1];
-    const unsigned char *p = elem;
-    if (it->old_index == UINT32_MAX || p < r->state || p + size > r->state + r->state_size ||
-        memcmp(p, r->snapshot + (p - r->state), size) != 0)
-        return false;
-    r->depth--; /* the item keeps its slots as the client has them */
-    comp->in_item = false;
-    return true;
-}
-
-void lv_r_for_end(lv_r *r)
-{
-    if (r->depth == 0)
-        return;
-    frame *f = end_item(r);
-    rcomp *c = f ? f->comp : NULL;
-    if (c == NULL) {
-        r->failed = true;
-        return;
-    }
-    bool changed = f->n != c->n;
-    for (uint32_t i = 0; i < f->n; i++)
-        if (f->items[i].dirty || f->items[i].old_index != i)
-            changed = true;
-    for (uint32_t i = 0; i < c->n; i++) /* items the new list did not take over */
-        free_item(&c->items[i], c->t->nstatics - 1);
-    free(c->items);
-    c->items = f->items;
-    c->n = f->n;
+    bool changed = finish_comp(f->comp);
     r->depth--;
     if (changed) {
         rslot *s = current_slot(r);
@@ -524,16 +1103,21 @@ static void put_statics(lv_buf *out, const lv_tmpl *t)
 
 static void put_key(lv_buf *out, uint32_t i, bool *first)
 {
+    char buf[16], *p;
+    size_t n = fmt_u64(buf + sizeof(buf) - 2, i, &p);
+    buf[sizeof(buf) - 2] = '"';
+    buf[sizeof(buf) - 1] = ':';
+    *--p = '"';
+    n++;
     if (!*first)
-        lv_buf_putc(out, ',');
+        *--p = ',', n++;
     *first = false;
-    lv_buf_putc(out, '"');
-    lv_buf_put_u64(out, i);
-    lv_buf_puts(out, "\":");
+    lv_buf_append(out, p, n + 2);
 }
 
 static void write_slot(lv_buf *out, rslot *s, bool full);
 
+/* Every slot, clearing marks on the way. */
 static void write_slots_full(lv_buf *out, rslot *slots, uint32_t n, bool *first)
 {
     for (uint32_t i = 0; i < n; i++) {
@@ -542,118 +1126,113 @@ static void write_slots_full(lv_buf *out, rslot *slots, uint32_t n, bool *first)
     }
 }
 
-/* Writes the changed slots only, clearing the marks on the way. */
+/* The marked slots only, clearing the marks on the way: what is not visited is already clean. */
 static void write_slots_diff(lv_buf *out, rslot *slots, uint32_t n, bool *first)
 {
     for (uint32_t i = 0; i < n; i++) {
         rslot *s = &slots[i];
-        bool nested_dirty = (s->kind == S_NODE && s->node->dirty);
-        if (!s->changed && !nested_dirty)
+        if (!s->changed && !(s->kind == S_NODE && s->node->dirty))
             continue;
         put_key(out, i, first);
         write_slot(out, s, s->fresh);
     }
 }
 
-static void clear_marks(rslot *slots, uint32_t n);
+static void put_index(lv_buf *out, uint32_t i)
+{
+    char buf[12], *p;
+    size_t n = fmt_u64(buf + sizeof(buf), i, &p);
+    lv_buf_append(out, p, n);
+}
 
 static void write_comp(lv_buf *out, rcomp *c, bool full)
 {
-    uint32_t nslots = c->t->nstatics - 1;
     lv_buf_putc(out, '{');
     if (full) {
         put_statics(out, c->t);
         lv_buf_puts(out, ",\"k\":{");
         for (uint32_t i = 0; i < c->n; i++) {
+            ritem *it = c->items[i];
             lv_buf_putc(out, '"');
-            lv_buf_put_u64(out, i);
+            put_index(out, i);
             lv_buf_puts(out, "\":{");
             bool first = true;
-            write_slots_full(out, c->items[i].slots, nslots, &first);
+            write_slots_full(out, it->slots, c->nslots, &first);
             lv_buf_puts(out, "},");
+            it->dirty = false;
+            it->old_index = i;
         }
     } else {
         lv_buf_puts(out, "\"k\":{");
         bool moved = false;
-        for (uint32_t i = 0; i < c->n; i++) {
-            ritem *it = &c->items[i];
-            bool is_new = it->old_index == UINT32_MAX;
+        uint32_t hi = c->hi < c->n ? c->hi : c->n;
+        for (uint32_t i = c->lo; i < hi; i++) {
+            ritem *it = c->items[i];
+            bool is_new = it->old_index == NO_INDEX;
             if (!is_new && it->old_index == i && !it->dirty)
                 continue;
             lv_buf_putc(out, '"');
-            lv_buf_put_u64(out, i);
+            put_index(out, i);
             lv_buf_puts(out, "\":");
+            bool first = true;
             if (is_new) {
                 lv_buf_putc(out, '{');
-                bool first = true;
-                write_slots_full(out, it->slots, nslots, &first);
+                write_slots_full(out, it->slots, c->nslots, &first);
                 lv_buf_putc(out, '}');
             } else if (it->old_index != i) {
                 moved = true;
                 if (it->dirty) {
                     lv_buf_putc(out, '[');
-                    lv_buf_put_u64(out, it->old_index);
+                    put_index(out, it->old_index);
                     lv_buf_puts(out, ",{");
-                    bool first = true;
-                    write_slots_diff(out, it->slots, nslots, &first);
+                    write_slots_diff(out, it->slots, c->nslots, &first);
                     lv_buf_puts(out, "}]");
                 } else {
-                    lv_buf_put_u64(out, it->old_index);
+                    put_index(out, it->old_index);
                 }
             } else {
                 lv_buf_putc(out, '{');
-                bool first = true;
-                write_slots_diff(out, it->slots, nslots, &first);
+                write_slots_diff(out, it->slots, c->nslots, &first);
                 lv_buf_putc(out, '}');
             }
             lv_buf_putc(out, ',');
+            it->dirty = false;
+            it->old_index = i;
         }
         if (moved)
             lv_buf_puts(out, "\"km\":true,");
     }
     lv_buf_puts(out, "\"kc\":");
-    lv_buf_put_u64(out, c->n);
+    put_index(out, c->n);
     lv_buf_puts(out, "}}");
+    c->lo = UINT32_MAX;
+    c->hi = 0;
 }
 
 static void write_slot(lv_buf *out, rslot *s, bool full)
 {
+    bool whole = full || s->fresh;
+    s->changed = s->fresh = false;
     switch (s->kind) {
-    case S_STR: lv_buf_put_json_str(out, s->str, s->len); break;
+    case S_STR: lv_buf_put_json_str(out, slot_str(s), s->len); break;
     case S_NODE: {
-        lv_buf_putc(out, '{');
+        rnode *node = s->node;
         bool first = true;
-        if (full || s->fresh) {
-            put_statics(out, s->node->t);
+        lv_buf_putc(out, '{');
+        if (whole) {
+            put_statics(out, node->t);
             first = false;
-            write_slots_full(out, s->node->slots, s->node->nslots, &first);
+            write_slots_full(out, node->slots, node->nslots, &first);
         } else {
-            write_slots_diff(out, s->node->slots, s->node->nslots, &first);
+            write_slots_diff(out, node->slots, node->nslots, &first);
         }
         lv_buf_putc(out, '}');
+        node->dirty = false;
         break;
     }
-    case S_COMP: write_comp(out, s->comp, full || s->fresh); break;
+    case S_COMP: write_comp(out, s->comp, whole); break;
+    case S_LIVE: lv_buf_put_i64(out, s->live->cid); break;
     default: lv_buf_puts(out, "\"\""); break;
-    }
-}
-
-static void clear_marks(rslot *slots, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        rslot *s = &slots[i];
-        s->changed = s->fresh = false;
-        if (s->kind == S_NODE) {
-            s->node->dirty = false;
-            clear_marks(s->node->slots, s->node->nslots);
-        } else if (s->kind == S_COMP) {
-            for (uint32_t k = 0; k < s->comp->n; k++) {
-                ritem *it = &s->comp->items[k];
-                it->dirty = false;
-                it->old_index = k;
-                clear_marks(it->slots, s->comp->t->nstatics - 1);
-            }
-        }
     }
 }
 
@@ -662,11 +1241,15 @@ static void html_slots(lv_buf *out, const lv_tmpl *t, const rslot *slots);
 static void html_slot(lv_buf *out, const rslot *s)
 {
     switch (s->kind) {
-    case S_STR: lv_buf_append(out, s->str, s->len); break;
+    case S_STR: lv_buf_append(out, slot_str(s), s->len); break;
     case S_NODE: html_slots(out, s->node->t, s->node->slots); break;
     case S_COMP:
         for (uint32_t i = 0; i < s->comp->n; i++)
-            html_slots(out, s->comp->t, s->comp->items[i].slots);
+            html_slots(out, s->comp->t, s->comp->items[i]->slots);
+        break;
+    case S_LIVE:
+        if (s->live->tree.root)
+            html_slots(out, s->live->tree.root->t, s->live->tree.root->slots);
         break;
     default: break;
     }
@@ -688,23 +1271,43 @@ lv_rendered *lv_rendered_new(const lv_template *t, size_t state_size)
     lv_rendered *rd = calloc(1, sizeof(*rd));
     if (rd == NULL)
         return NULL;
-    rd->tmpl = t;
-    rd->state_size = state_size;
-    rd->snapshot = calloc(1, state_size ? state_size : 1);
-    if (rd->snapshot == NULL) {
+    rd->tree.tmpl = t;
+    rd->tree.state_size = state_size;
+    rd->tree.snapshot = malloc(state_size ? state_size : 1);
+    if (rd->tree.snapshot == NULL) {
         free(rd);
         return NULL;
     }
     return rd;
 }
 
+static void free_lives(lv_rendered *rd)
+{
+    /* trees first: their slots drop references to other components */
+    for (uint32_t i = 0; i < rd->nlives; i++) {
+        free_node(rd->lives[i]->tree.root);
+        rd->lives[i]->tree.root = NULL;
+    }
+    for (uint32_t i = 0; i < rd->nlives; i++) {
+        free(rd->lives[i]->tree.snapshot);
+        free(rd->lives[i]->skey);
+        free(rd->lives[i]);
+    }
+    free(rd->lives);
+    free(rd->live_index);
+    rd->lives = NULL;
+    rd->live_index = NULL;
+    rd->nlives = rd->cap_lives = rd->live_index_cap = 0;
+}
+
 void lv_rendered_free(lv_rendered *rd)
 {
     if (rd == NULL)
         return;
-    free_node(rd->root);
-    free(rd->snapshot);
-    lv_buf_free(&rd->scratch);
+    free_node(rd->tree.root);
+    free_lives(rd);
+    free(rd->tree.snapshot);
+    free(rd->title);
     free(rd);
 }
 
@@ -713,60 +1316,395 @@ static uint64_t field_bit(uint32_t i)
     return (uint64_t)1 << (i < 63 ? i : 63);
 }
 
+static void touch_tree(rtree *tr, size_t offset, size_t size)
+{
+    const lv_template *t = tr->tmpl;
+    for (uint32_t i = 0; i < t->nfields; i++) {
+        const lv_field *f = &t->fields[i];
+        if (offset < (size_t)f->offset + f->size && (size_t)f->offset < offset + size)
+            tr->touched |= field_bit(i);
+    }
+}
+
 void lv_rendered_touch(lv_rendered *rd, size_t offset, size_t size)
 {
-    for (uint32_t i = 0; i < rd->tmpl->nfields; i++) {
-        const lv_field *f = &rd->tmpl->fields[i];
-        if (offset < (size_t)f->offset + f->size && (size_t)f->offset < offset + size)
-            rd->touched |= field_bit(i);
-    }
+    touch_tree(&rd->tree, offset, size);
 }
 
 void lv_rendered_reset(lv_rendered *rd)
 {
-    free_node(rd->root);
-    rd->root = NULL;
-    rd->have_snapshot = false;
+    free_node(rd->tree.root);
+    rd->tree.root = NULL;
+    rd->tree.have_snapshot = false;
+    free_lives(rd); /* the client's component cache goes with the tree */
+    free(rd->title);
+    rd->title = NULL;
+    rd->title_len = 0;
 }
 
-static uint64_t changed_fields(lv_rendered *rd, const void *state)
+static bool field_ok(const rtree *tr, const lv_field *f)
 {
-    uint64_t mask = rd->touched;
-    const unsigned char *now = state;
-    for (uint32_t i = 0; i < rd->tmpl->nfields; i++) {
-        const lv_field *f = &rd->tmpl->fields[i];
-        if ((size_t)f->offset + f->size <= rd->state_size &&
-            memcmp(now + f->offset, rd->snapshot + f->offset, f->size) != 0)
+    return (size_t)f->offset + f->size <= tr->state_size;
+}
+
+static uint64_t changed_fields(const rtree *tr, const unsigned char *now)
+{
+    uint64_t mask = tr->touched;
+    const lv_template *t = tr->tmpl;
+    for (uint32_t i = 0; i < t->nfields; i++) {
+        const lv_field *f = &t->fields[i];
+        if (field_ok(tr, f) && !(mask & field_bit(i)) &&
+            memcmp(now + f->offset, tr->snapshot + f->offset, f->size) != 0)
             mask |= field_bit(i);
     }
     return mask;
 }
 
-static int render(lv_rendered *rd, const void *state, bool everything)
+/* Brings the snapshot up to date: only the fields that changed are copied. */
+static void update_snapshot(rtree *tr, const unsigned char *now, uint64_t changed, bool all)
+{
+    if (all) {
+        memcpy(tr->snapshot, now, tr->state_size);
+        return;
+    }
+    const lv_template *t = tr->tmpl;
+    for (uint32_t i = 0; i < t->nfields; i++) {
+        const lv_field *f = &t->fields[i];
+        if ((changed & field_bit(i)) && field_ok(tr, f))
+            memcpy(tr->snapshot + f->offset, now + f->offset, f->size);
+    }
+}
+
+/* Leaves a consistent tree after a render that stopped half-way (generated code and statics
+ * disagreeing, or running out of memory): open comprehensions keep the items built so far. */
+static void unwind(lv_r *r)
+{
+    for (int i = r->depth - 1; i >= 0; i--)
+        if (r->frames[i].kind == F_COMP)
+            finish_comp(r->frames[i].comp);
+    r->depth = 0;
+}
+
+/* One render pass over one tree: the view's, or a stateful component's (nested passes). */
+static int render_tree(lv_rendered *rd, rtree *tr, const void *state, bool everything, int64_t myself, int nesting)
 {
     lv_r r;
     memset(&r, 0, offsetof(lv_r, frames));
-    r.depth = 0;
     r.rd = rd;
+    r.tr = tr;
+    r.myself = myself;
+    r.nesting = nesting;
     r.state = state;
-    r.snapshot = rd->snapshot;
-    r.state_size = rd->state_size;
-    r.touched = rd->touched;
-    r.first = everything || rd->root == NULL || !rd->have_snapshot;
-    r.changed = r.first ? ~(uint64_t)0 : changed_fields(rd, state);
-    if (r.changed == 0 && !r.first)
+    r.snapshot = tr->snapshot;
+    r.state_size = tr->state_size;
+    r.touched = tr->touched;
+    r.first = everything || tr->root == NULL || !tr->have_snapshot;
+    r.changed = r.first ? ~(uint64_t)0 : changed_fields(tr, state);
+    r.may_skip = !r.first && r.touched == 0;
+    if (r.changed == 0)
         return 0; /* nothing the template reads changed */
-    rd->tmpl->render(&r, state);
-    memcpy(rd->snapshot, state, rd->state_size);
-    rd->have_snapshot = true;
-    rd->touched = 0;
-    for (int i = r.depth - 1; i >= 0; i--) /* a failed render may leave comprehension lists behind */
-        if (r.frames[i].comp && r.frames[i].items) {
-            for (uint32_t k = 0; k < r.frames[i].n; k++)
-                free_item(&r.frames[i].items[k], r.frames[i].comp->t->nstatics - 1);
-            free(r.frames[i].items);
+    tr->tmpl->render(&r, state);
+    if (r.depth != 0 || r.in_title)
+        r.failed = true;
+    unwind(&r);
+    lv_buf_free(&r.title);
+    update_snapshot(tr, state, r.changed, r.first);
+    tr->have_snapshot = true;
+    tr->touched = 0;
+    return r.failed || tr->root == NULL ? LV_EINVAL : 0;
+}
+
+/* ---- stateful components ---- */
+
+#define MAX_NESTING 8
+
+static uint32_t live_hash(const lv_template *t, int64_t ikey)
+{
+    return (uint32_t)hash_key(ikey ^ (int64_t)(uintptr_t)t);
+}
+
+static bool live_index_build(lv_rendered *rd)
+{
+    uint32_t cap = 16;
+    while (cap < rd->nlives * 2 + 2)
+        cap *= 2;
+    uint32_t *idx = malloc(cap * sizeof(uint32_t));
+    if (idx == NULL)
+        return false;
+    memset(idx, 0xff, cap * sizeof(uint32_t));
+    for (uint32_t i = 0; i < rd->nlives; i++) {
+        uint32_t h = live_hash(rd->lives[i]->tmpl, rd->lives[i]->ikey) & (cap - 1);
+        while (idx[h] != NO_INDEX)
+            h = (h + 1) & (cap - 1);
+        idx[h] = i;
+    }
+    free(rd->live_index);
+    rd->live_index = idx;
+    rd->live_index_cap = cap;
+    return true;
+}
+
+static rlive *live_find(lv_rendered *rd, const lv_template *t, int64_t ikey, const char *skey)
+{
+    if (rd->live_index == NULL)
+        return NULL;
+    uint32_t mask = rd->live_index_cap - 1;
+    for (uint32_t h = live_hash(t, ikey) & mask; rd->live_index[h] != NO_INDEX; h = (h + 1) & mask) {
+        rlive *c = rd->lives[rd->live_index[h]];
+        if (c->tmpl == t && c->ikey == ikey &&
+            (skey ? c->skey && strcmp(c->skey, skey) == 0 : c->skey == NULL))
+            return c;
+    }
+    return NULL;
+}
+
+static rlive *live_new(lv_rendered *rd, const lv_template *t, int64_t ikey, const char *skey)
+{
+    if (rd->nlives == rd->cap_lives) {
+        uint32_t cap = rd->cap_lives ? rd->cap_lives * 2 : 4;
+        rlive **lives = realloc(rd->lives, cap * sizeof(rlive *));
+        if (lives == NULL)
+            return NULL;
+        rd->lives = lives;
+        rd->cap_lives = cap;
+    }
+    rlive *c = calloc(1, sizeof(rlive));
+    char *k = skey ? strdup(skey) : NULL;
+    if (c == NULL || (skey && k == NULL)) {
+        free(c);
+        free(k);
+        return NULL;
+    }
+    c->cid = ++rd->last_cid;
+    c->tmpl = t;
+    c->ikey = ikey;
+    c->skey = k;
+    c->tree.tmpl = t;
+    rd->lives[rd->nlives++] = c;
+    if (rd->nlives * 2 > rd->live_index_cap) {
+        if (!live_index_build(rd)) {
+            rd->nlives--;
+            free(c->skey);
+            free(c);
+            return NULL;
         }
-    return r.failed || rd->root == NULL ? LV_EINVAL : 0;
+    } else {
+        uint32_t mask = rd->live_index_cap - 1, h = live_hash(t, ikey) & mask;
+        while (rd->live_index[h] != NO_INDEX)
+            h = (h + 1) & mask;
+        rd->live_index[h] = rd->nlives - 1;
+    }
+    return c;
+}
+
+static void live(lv_r *r, const lv_template *t, const void *state, size_t size, int64_t ikey, const char *skey)
+{
+    rslot *s = current_slot(r);
+    if (s == NULL)
+        return;
+    lv_rendered *rd = r->rd;
+    if (t == NULL || state == NULL || r->nesting >= MAX_NESTING) {
+        r->failed = true;
+        return;
+    }
+    rlive *c = live_find(rd, t, ikey, skey);
+    if (c == NULL && (c = live_new(rd, t, ikey, skey)) == NULL) {
+        r->failed = true;
+        return;
+    }
+    if (c->tree.snapshot == NULL || c->tree.state_size != size) {
+        unsigned char *snap = realloc(c->tree.snapshot, size ? size : 1);
+        if (snap == NULL) {
+            r->failed = true;
+            return;
+        }
+        c->tree.snapshot = snap;
+        c->tree.state_size = size;
+        c->tree.have_snapshot = false;
+    }
+    c->state = state;
+    c->pass = rd->pass;
+    if (render_tree(rd, &c->tree, state, r->first, c->cid, r->nesting + 1) != 0)
+        r->failed = true;
+    if (s->kind == S_LIVE && s->live == c)
+        return;
+    clear_slot(s);
+    s->kind = S_LIVE;
+    s->live = c;
+    c->refs++;
+    s->changed = true;
+    mark_dirty(r);
+}
+
+void lv_r_live_i64(lv_r *r, const lv_template *t, const void *state, size_t size, int64_t id)
+{
+    live(r, t, state, size, id, NULL);
+}
+
+void lv_r_live_str(lv_r *r, const lv_template *t, const void *state, size_t size, const char *id)
+{
+    if (id == NULL)
+        id = "";
+    live(r, t, state, size, str_hash(id), id);
+}
+
+int64_t lv_r_myself(const lv_r *r)
+{
+    return r->myself;
+}
+
+/* Components whose slots were not evaluated this pass may still have changed (state behind a
+ * pointer the view's fields do not show): each is compared with its own snapshot. */
+static int render_lives(lv_rendered *rd, bool everything)
+{
+    int err = 0;
+    for (uint32_t i = 0; i < rd->nlives; i++) { /* rendering may add components: nlives is re-read */
+        rlive *c = rd->lives[i];
+        if (c->refs == 0 || c->pass == rd->pass || c->state == NULL)
+            continue;
+        c->pass = rd->pass;
+        if (render_tree(rd, &c->tree, c->state, everything, c->cid, 1) != 0)
+            err = LV_EINVAL;
+    }
+    return err;
+}
+
+int lv_rendered_component(const lv_rendered *rd, int64_t cid, const lv_template **tmpl, const void **state)
+{
+    for (uint32_t i = 0; i < rd->nlives; i++)
+        if (rd->lives[i]->cid == cid) {
+            if (tmpl)
+                *tmpl = rd->lives[i]->tmpl;
+            if (state)
+                *state = rd->lives[i]->state;
+            return 0;
+        }
+    return LV_ENOTFOUND;
+}
+
+void lv_rendered_touch_component(lv_rendered *rd, int64_t cid)
+{
+    for (uint32_t i = 0; i < rd->nlives; i++)
+        if (rd->lives[i]->cid == cid)
+            rd->lives[i]->tree.touched = ~(uint64_t)0;
+}
+
+size_t lv_rendered_cids_destroyed(lv_rendered *rd, const int64_t *cids, size_t n, int64_t *out)
+{
+    size_t gone = 0;
+    for (size_t k = 0; k < n; k++) {
+        for (uint32_t i = 0; i < rd->nlives; i++) {
+            rlive *c = rd->lives[i];
+            if (c->cid != cids[k] || c->refs != 0)
+                continue;
+            free_node(c->tree.root); /* drops what it showed of other components */
+            free(c->tree.snapshot);
+            free(c->skey);
+            free(c);
+            memmove(&rd->lives[i], &rd->lives[i + 1], (rd->nlives - i - 1) * sizeof(rlive *));
+            rd->nlives--;
+            if (out)
+                out[gone] = cids[k];
+            gone++;
+            break;
+        }
+    }
+    if (gone && !live_index_build(rd)) { /* positions moved; without an index, lookups create anew */
+        free(rd->live_index);
+        rd->live_index = NULL;
+        rd->live_index_cap = 0;
+    }
+    return gone;
+}
+
+/* ---- the whole view: render, then write ---- */
+
+static int render(lv_rendered *rd, const void *state, bool everything)
+{
+    rd->pass++;
+    int err = render_tree(rd, &rd->tree, state, everything, 0, 0);
+    int lerr = rd->nlives ? render_lives(rd, everything) : 0;
+    return err ? err : lerr;
+}
+
+static void rollback(lv_buf *json, size_t len)
+{
+    json->len = len;
+    if (json->data)
+        json->data[len] = '\0';
+}
+
+static void put_title(lv_rendered *rd, lv_buf *json, bool always)
+{
+    if (rd->title && (always || rd->title_changed)) {
+        lv_buf_puts(json, ",\"t\":");
+        lv_buf_put_json_str(json, rd->title, rd->title_len);
+    }
+    rd->title_changed = false;
+}
+
+/* A component's node under "c": whole (with "s" and "r":1, the client's cue to tag its root
+ * element with the cid) when the client does not have it, else its changed slots. Returns
+ * false, writing nothing, when nothing changed. */
+static bool write_live(lv_buf *json, rlive *c, bool full, bool *first)
+{
+    rnode *root = c->tree.root;
+    if (root == NULL || c->refs == 0)
+        return false;
+    bool whole = full || c->tree.root_fresh;
+    if (!whole && !root->dirty)
+        return false;
+    size_t start = json->len;
+    lv_buf_putc(json, *first ? '"' : ',');
+    if (!*first)
+        lv_buf_putc(json, '"');
+    lv_buf_put_i64(json, c->cid);
+    lv_buf_puts(json, "\":{");
+    bool inner_first = true;
+    if (whole) {
+        put_statics(json, root->t);
+        inner_first = false;
+        write_slots_full(json, root->slots, root->nslots, &inner_first);
+        lv_buf_puts(json, ",\"r\":1");
+    } else {
+        write_slots_diff(json, root->slots, root->nslots, &inner_first);
+    }
+    lv_buf_putc(json, '}');
+    root->dirty = c->tree.root_fresh = false;
+    if (inner_first) { /* marked, but every value ended equal to the client's */
+        rollback(json, start);
+        return false;
+    }
+    *first = false;
+    return true;
+}
+
+static void put_lives(lv_rendered *rd, lv_buf *json, bool full, bool comma)
+{
+    if (rd->nlives == 0)
+        return;
+    size_t start = json->len;
+    lv_buf_puts(json, comma ? ",\"c\":{" : "\"c\":{");
+    bool first = true;
+    for (uint32_t i = 0; i < rd->nlives; i++)
+        write_live(json, rd->lives[i], full, &first);
+    if (first)
+        rollback(json, start);
+    else
+        lv_buf_putc(json, '}');
+}
+
+static void write_full(lv_rendered *rd, lv_buf *json)
+{
+    rnode *root = rd->tree.root;
+    lv_buf_putc(json, '{');
+    put_statics(json, root->t);
+    bool first = false;
+    write_slots_full(json, root->slots, root->nslots, &first);
+    put_lives(rd, json, true, true); /* the client's component cache restarts from this */
+    put_title(rd, json, true);
+    lv_buf_putc(json, '}');
+    root->dirty = rd->tree.root_fresh = false;
 }
 
 int lv_rendered_full(lv_rendered *rd, const void *state, lv_buf *json)
@@ -774,46 +1712,50 @@ int lv_rendered_full(lv_rendered *rd, const void *state, lv_buf *json)
     int err = render(rd, state, true);
     if (err)
         return err;
-    lv_buf_putc(json, '{');
-    put_statics(json, rd->root->t);
-    bool first = false;
-    write_slots_full(json, rd->root->slots, rd->root->nslots, &first);
-    lv_buf_putc(json, '}');
-    clear_marks(rd->root->slots, rd->root->nslots);
-    rd->root->dirty = rd->root_fresh = false;
+    write_full(rd, json);
     return lv_buf_ok(json) ? 0 : LV_ENOMEM;
 }
 
 int lv_rendered_diff(lv_rendered *rd, const void *state, lv_buf *json)
 {
-    bool fresh_root = rd->root == NULL;
     int err = render(rd, state, false);
     if (err)
         return err;
-    if (fresh_root || rd->root_fresh) {
-        lv_buf_putc(json, '{');
-        put_statics(json, rd->root->t);
-        bool first = false;
-        write_slots_full(json, rd->root->slots, rd->root->nslots, &first);
-        lv_buf_putc(json, '}');
-    } else if (rd->root->dirty) {
-        size_t start = json->len;
-        lv_buf_putc(json, '{');
-        bool first = true;
-        write_slots_diff(json, rd->root->slots, rd->root->nslots, &first);
-        lv_buf_putc(json, '}');
-        if (first) /* marked, but every value ended equal to the client's */
-            json->len = start;
+    rnode *root = rd->tree.root;
+    if (rd->tree.root_fresh) {
+        write_full(rd, json);
+        return lv_buf_ok(json) ? 0 : LV_ENOMEM;
     }
-    clear_marks(rd->root->slots, rd->root->nslots);
-    rd->root->dirty = rd->root_fresh = false;
+    size_t start = json->len;
+    bool first = true;
+    lv_buf_putc(json, '{');
+    if (root->dirty)
+        write_slots_diff(json, root->slots, root->nslots, &first);
+    root->dirty = false;
+    size_t before = json->len;
+    put_lives(rd, json, false, !first);
+    first = first && json->len == before;
+    if (rd->title_changed) {
+        lv_buf_puts(json, first ? "\"t\":" : ",\"t\":");
+        lv_buf_put_json_str(json, rd->title, rd->title_len);
+        rd->title_changed = false;
+        first = false;
+    }
+    lv_buf_putc(json, '}');
+    if (first) /* nothing the client shows changed */
+        rollback(json, start);
     return lv_buf_ok(json) ? 0 : LV_ENOMEM;
 }
 
 int lv_rendered_html(const lv_rendered *rd, lv_buf *html)
 {
-    if (rd->root == NULL)
+    if (rd->tree.root == NULL)
         return LV_EINVAL;
-    html_slots(html, rd->root->t, rd->root->slots);
+    html_slots(html, rd->tree.root->t, rd->tree.root->slots);
     return lv_buf_ok(html) ? 0 : LV_ENOMEM;
+}
+
+const char *lv_rendered_title(const lv_rendered *rd)
+{
+    return rd->title;
 }

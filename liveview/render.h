@@ -65,25 +65,61 @@ void lv_r_u64(lv_r *r, uint64_t v);
 void lv_r_f64(lv_r *r, double v); /* shortest form that round-trips, "%.17g"-trimmed */
 void lv_r_bool(lv_r *r, bool v);  /* "true" / "false" */
 
-/* Formats by static type: integers, floating point, strings (char arrays decay), _Bool. */
+/* Formats by static type: integers (enums included), floating point, strings (char arrays
+ * decay; NULL is ""), _Bool ("true" / "false"). */
 #define lv_r_put(r, x)                                                                                       \
-    _Generic((x),                                                                                  \
-        _Bool: lv_r_bool,                                                                          \
-        char: lv_r_i64,                                                                            \
-        signed char: lv_r_i64,                                                                     \
-        short: lv_r_i64,                                                                           \
-        int: lv_r_i64,                                                                             \
-        long: lv_r_i64,                                                                            \
-        long long: lv_r_i64,                                                                       \
-        unsigned char: lv_r_u64,                                                                   \
-        unsigned short: lv_r_u64,                                                                  \
-        unsigned int: lv_r_u64,                                                                    \
-        unsigned long: lv_r_u64,                                                                   \
-        unsigned long long: lv_r_u64,                                                              \
-        float: lv_r_f64,                                                                           \
-        double: lv_r_f64,                                                                          \
-        char *: lv_r_str,                                                                          \
+    _Generic((x),                                                                                            \
+        _Bool: lv_r_bool,                                                                                    \
+        char: lv_r_i64,                                                                                      \
+        signed char: lv_r_i64,                                                                               \
+        short: lv_r_i64,                                                                                     \
+        int: lv_r_i64,                                                                                       \
+        long: lv_r_i64,                                                                                      \
+        long long: lv_r_i64,                                                                                 \
+        unsigned char: lv_r_u64,                                                                             \
+        unsigned short: lv_r_u64,                                                                            \
+        unsigned int: lv_r_u64,                                                                              \
+        unsigned long: lv_r_u64,                                                                             \
+        unsigned long long: lv_r_u64,                                                                        \
+        float: lv_r_f64,                                                                                     \
+        double: lv_r_f64,                                                                                    \
+        char *: lv_r_str,                                                                                    \
         const char *: lv_r_str)((r), (x))
+
+/* A whole attribute given as name={expr}: the slot holds ` name="escaped value"`, so that, as in
+ * HEEx, a false _Bool or a NULL string leaves the attribute out and a true _Bool writes the bare
+ * name (checked, disabled, hidden...). `name` is the attribute name with its leading space. */
+void lv_r_attr_str(lv_r *r, const char *name, const char *v);
+void lv_r_attr_i64(lv_r *r, const char *name, int64_t v);
+void lv_r_attr_u64(lv_r *r, const char *name, uint64_t v);
+void lv_r_attr_f64(lv_r *r, const char *name, double v);
+void lv_r_attr_bool(lv_r *r, const char *name, bool v);
+#define lv_r_attr(r, name, x)                                                                                \
+    _Generic((x),                                                                                            \
+        _Bool: lv_r_attr_bool,                                                                               \
+        char: lv_r_attr_i64,                                                                                 \
+        signed char: lv_r_attr_i64,                                                                          \
+        short: lv_r_attr_i64,                                                                                \
+        int: lv_r_attr_i64,                                                                                  \
+        long: lv_r_attr_i64,                                                                                 \
+        long long: lv_r_attr_i64,                                                                            \
+        unsigned char: lv_r_attr_u64,                                                                        \
+        unsigned short: lv_r_attr_u64,                                                                       \
+        unsigned int: lv_r_attr_u64,                                                                         \
+        unsigned long: lv_r_attr_u64,                                                                        \
+        unsigned long long: lv_r_attr_u64,                                                                   \
+        float: lv_r_attr_f64,                                                                                \
+        double: lv_r_attr_f64,                                                                               \
+        char *: lv_r_attr_str,                                                                               \
+        const char *: lv_r_attr_str)((r), (name), (x))
+
+/* The page title (the template's top-level <title>): plain text, sent as "t" whenever it
+ * changes. Between lv_r_title_begin and lv_r_title_end, lv_r_put and lv_r_title_text append
+ * to the title instead of filling slots. lv_r_title_begin returns false when none of `deps`
+ * changed: the title stays and generated code skips it. */
+bool lv_r_title_begin(lv_r *r, uint64_t deps);
+void lv_r_title_text(lv_r *r, const char *text);
+void lv_r_title_end(lv_r *r);
 
 /* Comprehensions: every item shares the statics `t`. Between lv_r_for_begin and lv_r_for_end,
  * each item starts with lv_r_item_key (keyed) or lv_r_item (keyed by index), then fills t's
@@ -96,10 +132,34 @@ void lv_r_item_key_str(lv_r *r, const char *key);
     _Generic((k), char *: lv_r_item_key_str, const char *: lv_r_item_key_str, default: lv_r_item_key_i64)((r), (k))
 void lv_r_for_end(lv_r *r);
 /* Right after lv_r_item_key for an element of an array held in the state: true when the
- * element's bytes equal the last render's snapshot and none of `other_deps` (the fields the item
- * reads besides the array) changed. The item then keeps what the client has, and generated code
- * skips its body: a 1,000-row table with one edited row renders one row. */
+ * element's bytes equal the bytes the item was rendered from last time and none of `other_deps`
+ * (the fields the item reads besides the array) changed. The item then keeps what the client
+ * has, and generated code skips its body: a 1,000-row table with one edited row renders one row.
+ * (Data behind pointers in the element is not compared: declare such changes with
+ * lv_rendered_touch, which turns this off for one render.) */
 bool lv_r_item_unchanged(lv_r *r, const void *elem, size_t size, uint64_t other_deps);
+/* lv_r_item_key / lv_r_item and lv_r_item_unchanged in one call, the form lvtc emits: the
+ * common case (an unchanged element where the client has it) opens no item at all. */
+bool lv_r_item_keep(lv_r *r, const void *elem, size_t size, uint64_t other_deps);
+bool lv_r_item_keep_i64(lv_r *r, int64_t key, const void *elem, size_t size, uint64_t other_deps);
+bool lv_r_item_keep_str(lv_r *r, const char *key, const void *elem, size_t size, uint64_t other_deps);
+#define lv_r_item_key_keep(r, k, elem, size, other_deps)                                                     \
+    _Generic((k), char *: lv_r_item_keep_str, const char *: lv_r_item_keep_str, default: lv_r_item_keep_i64)( \
+        (r), (k), (elem), (size), (other_deps))
+
+/* Stateful components: the component renders its own template (t) over its own state (a
+ * struct the view keeps, usually inside its own state), and its node travels under the diff's
+ * "c" by cid; the slot holds the cid. A component is identified by (t, id): the same pair keeps
+ * its cid across renders. Its slots are compared with its own snapshot, so a change in its
+ * state re-renders it even when the view's slot holding it is not evaluated. `state` must stay
+ * valid while the component is shown. */
+void lv_r_live_i64(lv_r *r, const lv_template *t, const void *state, size_t size, int64_t id);
+void lv_r_live_str(lv_r *r, const lv_template *t, const void *state, size_t size, const char *id);
+#define lv_r_live(r, t, state, size, id)                                                                     \
+    _Generic((id), char *: lv_r_live_str, const char *: lv_r_live_str, default: lv_r_live_i64)(               \
+        (r), (t), (state), (size), (id))
+/* The cid of the component being rendered (@myself in its template, for phx-target), or 0. */
+int64_t lv_r_myself(const lv_r *r);
 
 /* ---- called by the runtime ---- */
 
@@ -120,5 +180,18 @@ int lv_rendered_full(lv_rendered *rd, const void *state, lv_buf *json);
 int lv_rendered_diff(lv_rendered *rd, const void *state, lv_buf *json);
 /* Appends the HTML of the tree as last rendered. */
 int lv_rendered_html(const lv_rendered *rd, lv_buf *html);
+/* The page title as last rendered (plain text, not HTML-escaped), or NULL when the template
+ * has no <title>. Valid until the next render. */
+const char *lv_rendered_title(const lv_rendered *rd);
+
+/* Stateful components, for routing events that carry a "cid": the template and state pointer
+ * component `cid` was last rendered with. LV_ENOTFOUND when there is no such component. */
+int lv_rendered_component(const lv_rendered *rd, int64_t cid, const lv_template **tmpl, const void **state);
+/* Declares a change of component `cid`'s state that its snapshot cannot see (behind pointers). */
+void lv_rendered_touch_component(lv_rendered *rd, int64_t cid);
+/* The client removed these components from its page ("cids_destroyed"): frees those that no
+ * slot shows any more, writes their cids to `out` (room for n, or NULL) and returns how many.
+ * Components still shown (rendered again meanwhile) stay. */
+size_t lv_rendered_cids_destroyed(lv_rendered *rd, const int64_t *cids, size_t n, int64_t *out);
 
 #endif

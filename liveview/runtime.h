@@ -152,6 +152,8 @@ typedef struct lv_sched_stats {
 int lv_rt_schedulers(lv_rt *rt);
 void lv_rt_sched_stats(lv_rt *rt, int index, lv_sched_stats *out);
 size_t lv_rt_process_count(lv_rt *rt);
+/* Resident memory of this OS process in bytes (VmRSS), or -1 if /proc cannot be read. */
+long long lv_rss_bytes(void);
 
 /* Every live process; *out is malloc'd, the caller frees it. */
 int lv_rt_list(lv_rt *rt, lv_proc_info **out, size_t *n);

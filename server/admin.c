@@ -15,19 +15,6 @@
 
 #include "server/admin.h"
 
-static long rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb;
-}
-
 static uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -88,10 +75,10 @@ static void cmd_stats(lv_admin *a, FILE *out, bool json)
     double util[256];
     sched_utilisation(a, util, n, 200);
     size_t procs = lv_rt_process_count(a->rt);
-    long rss = rss_kb();
+    long long rss = lv_rss_bytes();
     double successes = a->successes_per_s ? a->successes_per_s(a->ctx) : 0;
     if (json) {
-        fprintf(out, "{\"processes\":%zu,\"memory_bytes\":%ld,\"schedulers\":[", procs, rss * 1024);
+        fprintf(out, "{\"processes\":%zu,\"memory_bytes\":%lld,\"schedulers\":[", procs, rss);
         for (int i = 0; i < n; i++) {
             lv_sched_stats st;
             lv_rt_sched_stats(a->rt, i, &st);
@@ -102,7 +89,7 @@ static void cmd_stats(lv_admin *a, FILE *out, bool json)
         return;
     }
     fprintf(out, "processes            %zu\nmemory (RSS)         %.1f MiB\nschedulers           %d\n", procs,
-            rss / 1024.0, n);
+            rss / 1048576.0, n);
     for (int i = 0; i < n; i++) {
         lv_sched_stats st;
         lv_rt_sched_stats(a->rt, i, &st);

@@ -33,13 +33,5 @@ void system_stats_describe(const system_sample *a, const system_sample *b, char 
     size_t used = (size_t)snprintf(sched, sched_cap, "scheduler utilisation:");
     for (int i = 0; i < b->nsched && used < sched_cap; i++)
         used += (size_t)snprintf(sched + used, sched_cap - used, " %d %%", system_stats_utilisation(a, b, i));
-    long kb = 0;
-    char line[256];
-    FILE *f = fopen("/proc/self/status", "r");
-    while (f && fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    snprintf(memory, memory_cap, "%.1f MiB", kb / 1024.0);
+    snprintf(memory, memory_cap, "%.1f MiB", (double)lv_rss_bytes() / 1048576.0);
 }

@@ -21,19 +21,6 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static long rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb;
-}
-
 static lv_rt *caller_rt(void)
 {
     lv_rt_config cfg;
@@ -77,15 +64,15 @@ static void bench_idle(void)
 {
     lv_rt *rt = caller_rt();
     const int n = 1000000;
-    long before = rss_kb();
+    long long before = lv_rss_bytes();
     for (int i = 0; i < n; i++) {
         lv_rt_spawn_handler(rt, NULL, 16, NULL, NULL, idle_handler, NULL);
         if ((i & 4095) == 4095)
             lv_rt_run_until_idle(rt);
     }
     lv_rt_run_until_idle(rt);
-    long after = rss_kb();
-    printf("BENCH runtime.idle_bytes_per_process %.0f bytes\n", (double)(after - before) * 1024.0 / n);
+    long long after = lv_rss_bytes();
+    printf("BENCH runtime.idle_bytes_per_process %.0f bytes\n", (double)(after - before) / n);
     lv_rt_free(rt);
 }
 

@@ -360,19 +360,6 @@ static long count_fds(void)
     return n;
 }
 
-static long rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb;
-}
-
 Test(proc, ten_thousand_crashes_leave_nothing_behind, .timeout = 120)
 {
     lv_rt_free(rt);
@@ -386,7 +373,8 @@ Test(proc, ten_thousand_crashes_leave_nothing_behind, .timeout = 120)
     for (int i = 0; i < 600; i++) /* warm-up: pools and allocator reach their steady size */
         lv_rt_spawn(rt, "c", crashers[i % 6], NULL, NULL);
     lv_rt_run_until_idle(rt);
-    long fds = count_fds(), rss = rss_kb();
+    long fds = count_fds();
+    long long rss = lv_rss_bytes();
     for (int i = 0; i < 10000; i++) {
         cr_assert_eq(lv_rt_spawn(rt, "c", crashers[i % 6], NULL, NULL), 0);
         if (i % 100 == 99)
@@ -395,7 +383,8 @@ Test(proc, ten_thousand_crashes_leave_nothing_behind, .timeout = 120)
     lv_rt_run_until_idle(rt);
     cr_assert_eq(count_fds(), fds, "file descriptors leaked");
 #ifndef LV_ASAN /* ASan's quarantine keeps freed memory resident on purpose */
-    cr_assert_lt(rss_kb() - rss, 4096, "RSS grew by %ld kB over 10,000 crashes", rss_kb() - rss);
+    long long grown = lv_rss_bytes() - rss;
+    cr_assert_lt(grown, 4 << 20, "RSS grew by %lld bytes over 10,000 crashes", grown);
 #else
     (void)rss;
 #endif
