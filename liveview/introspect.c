@@ -32,7 +32,13 @@ void lv__proc_account(lv_proc *p, uint64_t ran_ns, uint64_t now_ns)
         atomic_store_explicit(&p->st_cpu_sec, sec, memory_order_relaxed);
     }
     atomic_fetch_add_explicit(&p->st_cpu_cur_ns, ran_ns, memory_order_relaxed);
-    size_t mem = p->arena.reserved + sizeof(*p) + (p->stack ? p->stack->size : 0);
+    /* a held stack counts by its used depth (to the saved stack pointer), not its mapping */
+    size_t stack = 0;
+    if (p->stack && p->ctx) {
+        uintptr_t top = (uintptr_t)p->stack->base + p->stack->size, sp = (uintptr_t)p->ctx;
+        stack = sp < top ? ((top - sp) + 4095) & ~(size_t)4095 : 0;
+    }
+    size_t mem = p->arena.reserved + sizeof(*p) + stack;
     atomic_store_explicit(&p->st_memory, mem, memory_order_relaxed);
 }
 

@@ -45,7 +45,7 @@ static int handle_event(lv_view *v, const char *event, const lv_value *payload)
     if (strcmp(event, "load") != 0)
         return LV_ENOTFOUND;
     int64_t jobs;
-    if (lv_value_int(payload, "jobs", &jobs) != 0 || jobs < 0 || jobs > 100000)
+    if (lv_value_int(payload, "jobs", &jobs) != 0 || jobs < 0 || jobs > 25000)
         return 0; /* the form's min/max say the same; nothing changes */
     l->jobs = (int)jobs;
     lv_pid ctl;
