@@ -9,7 +9,9 @@
 #include "liveview/supervisor.h"
 
 #define PER_SHARD 64
-#define MAX_JOBS  100000
+/* Each worker waits in lv_receive on its own stack: two mappings each, and the kernel allows
+ * 65,530 (vm.max_map_count) */
+#define MAX_JOBS 25000
 
 typedef struct {
     load_stats *stats;
