@@ -74,7 +74,8 @@ static int echo_on_page_req(h2o_handler_t *self, h2o_req_t *req)
         return -1;
     req->res.status = 200;
     req->res.reason = "OK";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/html; charset=utf-8"));
     h2o_send_inline(req, echo_page, echo_page_len);
     return 0;
 }
@@ -157,7 +158,8 @@ int main(int argc, char **argv)
     echo_build_page();
 
     h2o_config_init(&echo_config);
-    h2o_hostconf_t *hostconf = h2o_config_register_host(&echo_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_hostconf_t *hostconf =
+        h2o_config_register_host(&echo_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     /* registration order is match order: the WebSocket path before the catch-all page */
     h2o_pathconf_t *ws_conf = h2o_config_register_path(hostconf, "/live/websocket", 0);
     h2o_create_handler(ws_conf, sizeof(h2o_handler_t))->on_req = echo_on_ws_req;
@@ -172,8 +174,8 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    fprintf(stderr, "echo: h2o %s WebSocket echo on http://%s (pid %d, %d thread%s)\n", H2O_VERSION, listen_arg,
-            (int)getpid(), nthreads, nthreads == 1 ? "" : "s");
+    fprintf(stderr, "echo: h2o %s WebSocket echo on http://%s (pid %d, %d thread%s)\n", H2O_VERSION,
+            listen_arg, (int)getpid(), nthreads, nthreads == 1 ? "" : "s");
     for (int i = 0; i < nthreads; i++)
         pthread_join(threads[i].tid, NULL);
     return 0;

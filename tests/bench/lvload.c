@@ -38,23 +38,23 @@
 
 /* ---- limits and defaults ------------------------------------------------------------------- */
 
-#define LVL_MAX_SESSIONS    60000 /* with several loopback source addresses */
-#define LVL_MAX_SECONDS     300
-#define LVL_MAX_PROCS       16
-#define LVL_MAX_SLOTS       64 /* worker threads in all processes */
-#define LVL_MAX_HTTPC       64
-#define LVL_READ_BUF        (256 * 1024)
-#define LVL_SCRATCH         (64 * 1024)
-#define LVL_MAX_FRAME       (64u << 20)
-#define LVL_HEARTBEAT_NS    (30 * 1000000000LL)
-#define LVL_TICK_NS         1000000000LL
-#define LVL_HIST_SUB_BITS   6
-#define LVL_HIST_SUB        (1 << LVL_HIST_SUB_BITS)
-#define LVL_HIST_BUCKETS    (40 * LVL_HIST_SUB) /* up to 2^40 ns (18 min) at 1.6 % resolution */
-#define LVL_WS_KEY          "dGhlIHNhbXBsZSBub25jZQ=="
-#define LVL_WS_ACCEPT       "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" /* RFC 6455's example pair */
-#define LVL_CLICK_PAYLOAD   "{\"type\":\"click\",\"event\":\"inc\",\"value\":{\"value\":\"\"}}"
-#define LVL_CALC_PENDING    "calculating"
+#define LVL_MAX_SESSIONS  60000 /* with several loopback source addresses */
+#define LVL_MAX_SECONDS   300
+#define LVL_MAX_PROCS     16
+#define LVL_MAX_SLOTS     64 /* worker threads in all processes */
+#define LVL_MAX_HTTPC     64
+#define LVL_READ_BUF      (256 * 1024)
+#define LVL_SCRATCH       (64 * 1024)
+#define LVL_MAX_FRAME     (64u << 20)
+#define LVL_HEARTBEAT_NS  (30 * 1000000000LL)
+#define LVL_TICK_NS       1000000000LL
+#define LVL_HIST_SUB_BITS 6
+#define LVL_HIST_SUB      (1 << LVL_HIST_SUB_BITS)
+#define LVL_HIST_BUCKETS  (40 * LVL_HIST_SUB) /* up to 2^40 ns (18 min) at 1.6 % resolution */
+#define LVL_WS_KEY        "dGhlIHNhbXBsZSBub25jZQ=="
+#define LVL_WS_ACCEPT     "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" /* RFC 6455's example pair */
+#define LVL_CLICK_PAYLOAD "{\"type\":\"click\",\"event\":\"inc\",\"value\":{\"value\":\"\"}}"
+#define LVL_CALC_PENDING  "calculating"
 
 enum lvl_scenario { SC_IDLE, SC_CLICKS, SC_FAIR, SC_TICKS };
 static const char *const lvl_scenario_names[] = {"idle", "clicks", "fair", "ticks"};
@@ -96,11 +96,12 @@ enum lvl_counter {
     C_COUNTERS
 };
 static const char *const lvl_counter_names[] = {
-    "pages",          "connect_errors", "http_errors",      "page_errors",    "upgrade_errors", "joined",
-    "join_errors",    "join_timeouts",  "join_closed",      "closed_sockets", "close_frames",   "error_replies",
-    "error_pushes",   "unexpected",     "pushes",           "heartbeats",     "heartbeat_ok",   "clicks_sent",
-    "clicks_ok",      "clicks_lost",    "unanswered",       "temp_checked",     "temp_mismatch",  "window_ticks",   "no_tick_sessions",
-    "early_ticks",    "src_retries",    "partial_writes",   "samples_dropped"};
+    "pages",        "connect_errors", "http_errors",    "page_errors",    "upgrade_errors",
+    "joined",       "join_errors",    "join_timeouts",  "join_closed",    "closed_sockets",
+    "close_frames", "error_replies",  "error_pushes",   "unexpected",     "pushes",
+    "heartbeats",   "heartbeat_ok",   "clicks_sent",    "clicks_ok",      "clicks_lost",
+    "unanswered",   "temp_checked",   "temp_mismatch",  "window_ticks",   "no_tick_sessions",
+    "early_ticks",  "src_retries",    "partial_writes", "samples_dropped"};
 _Static_assert(sizeof(lvl_counter_names) / sizeof(lvl_counter_names[0]) == C_COUNTERS, "counter names");
 
 /* ---- options ------------------------------------------------------------------------------- */
@@ -116,6 +117,7 @@ typedef struct lvl_opts {
     int server_pid;
     bool echo;
     int threads, procs, per_proc, src_addrs, conc, http_conns, warmup, settle_ms, join_timeout_ms, drain_ms;
+    int think_ms; /* pause between a click's reply and the next click (0: closed loop) */
 } lvl_opts;
 
 static lvl_opts O = {
@@ -199,7 +201,7 @@ static double lvl_hist_pct_ms(const lvl_hist *h, double p)
 
 /* ---- shared memory between the parent and the workers -------------------------------------- */
 
-typedef struct lvl_slot { /* written by one worker thread, read by the parent */
+typedef struct lvl_slot {      /* written by one worker thread, read by the parent */
     _Atomic uint32_t done_gen; /* the last command generation this thread finished */
     _Atomic uint32_t ready;
     _Atomic uint64_t cnt[C_COUNTERS];
@@ -231,15 +233,15 @@ static inline int64_t lvl_now(void)
 /* ---- per-thread state ---------------------------------------------------------------------- */
 
 enum lvl_conn_state {
-    S_NEW,          /* page not fetched yet */
-    S_GETTING,      /* its GET is on an HTTP connection */
-    S_HAVE_PAGE,    /* tokens read */
-    S_CONNECTING,   /* WebSocket TCP connect in progress */
-    S_HANDSHAKE,    /* upgrade request sent, waiting for 101 */
-    S_JOINING,      /* phx_join sent */
+    S_NEW,        /* page not fetched yet */
+    S_GETTING,    /* its GET is on an HTTP connection */
+    S_HAVE_PAGE,  /* tokens read */
+    S_CONNECTING, /* WebSocket TCP connect in progress */
+    S_HANDSHAKE,  /* upgrade request sent, waiting for 101 */
+    S_JOINING,    /* phx_join sent */
     S_JOINED,
-    S_FAILED,       /* never joined (counted by cause) */
-    S_CLOSED        /* joined, then lost */
+    S_FAILED, /* never joined (counted by cause) */
+    S_CLOSED  /* joined, then lost */
 };
 enum lvl_role { R_WARM, R_MAIN, R_CALC };
 
@@ -299,6 +301,10 @@ typedef struct lvl_thread {
     uint64_t cnt[C_COUNTERS];
     lvl_sample *samples;
     size_t nsamples, samples_cap;
+    /* sessions thinking before their next click: a ring in due order (the think time is constant) */
+    uint32_t *think_conn;
+    int64_t *think_due;
+    uint32_t think_head, think_len;
     uint64_t rng;
     char *rb;      /* LVL_READ_BUF */
     char *scratch; /* JSON text being composed */
@@ -459,7 +465,8 @@ static int lvl_connect(lvl_thread *th, int *src_io)
                 return -e;
             }
         }
-        if (connect(fd, (struct sockaddr *)&lvl_server_addr, sizeof(lvl_server_addr)) == 0 || errno == EINPROGRESS) {
+        if (connect(fd, (struct sockaddr *)&lvl_server_addr, sizeof(lvl_server_addr)) == 0 ||
+            errno == EINPROGRESS) {
             *src_io = src;
             return fd;
         }
@@ -634,8 +641,8 @@ static int lvl_parse_page(lvl_conn *c, const char *body, size_t len)
     const char *ses = lvl_attr(tag, tlen, "data-phx-session=\"", &sl);
     const char *st = lvl_attr(tag, tlen, "data-phx-static=\"", &stl);
     size_t cl = (size_t)(csrf_end - csrf);
-    if (id == NULL || ses == NULL || st == NULL || idl == 0 || idl >= sizeof(c->id) || cl > 4096 || sl > 60000 ||
-        stl > 60000)
+    if (id == NULL || ses == NULL || st == NULL || idl == 0 || idl >= sizeof(c->id) || cl > 4096 ||
+        sl > 60000 || stl > 60000)
         return -1;
     memcpy(c->id, id, idl);
     c->id_len = (uint8_t)idl;
@@ -675,9 +682,10 @@ static void lvl_httpc_close(lvl_thread *th, lvl_httpc *h)
 static int lvl_httpc_send_request(lvl_thread *th, lvl_httpc *h)
 {
     char req[512];
-    int n = snprintf(req, sizeof(req),
-                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/html\r\nUser-Agent: lvload\r\n\r\n",
-                     lvl_conn_path(&th->conns[h->conn]), O.port);
+    int n =
+        snprintf(req, sizeof(req),
+                 "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/html\r\nUser-Agent: lvload\r\n\r\n",
+                 lvl_conn_path(&th->conns[h->conn]), O.port);
     if (send(h->fd, req, (size_t)n, MSG_NOSIGNAL) != n)
         return -1;
     h->state = HC_WAITING;
@@ -719,7 +727,8 @@ static void lvl_httpc_start(lvl_thread *th, lvl_httpc *h, uint32_t conn, int64_t
 
 /* 1: a whole response is in buf (body at *body, *blen bytes, compacted if chunked); 0: need more;
  * -1: malformed. *keep says whether the connection can carry the next request. */
-static int lvl_http_response(char *buf, size_t len, bool eof, int *status, char **body, size_t *blen, bool *keep)
+static int lvl_http_response(char *buf, size_t len, bool eof, int *status, char **body, size_t *blen,
+                             bool *keep)
 {
     char *hend = memmem(buf, len, "\r\n\r\n", 4);
     if (hend == NULL)
@@ -871,7 +880,8 @@ static void lvl_httpc_event(lvl_thread *th, lvl_httpc *h, uint32_t events, int64
 
 static void lvl_ws_start(lvl_thread *th, lvl_conn *c, int64_t now)
 {
-    int src = (int)((uint32_t)(th->first_session + (int)(c - th->conns)) % (uint32_t)(O.src_addrs > 0 ? O.src_addrs : 1));
+    int src = (int)((uint32_t)(th->first_session + (int)(c - th->conns)) %
+                    (uint32_t)(O.src_addrs > 0 ? O.src_addrs : 1));
     int fd = lvl_connect(th, &src);
     th->joins_inflight++;
     c->t_state = now;
@@ -1027,8 +1037,15 @@ static void lvl_on_reply(lvl_thread *th, lvl_conn *c, uint32_t ref, bool ok, con
             th->cnt[C_ERROR_REPLIES]++;
             lvl_note_error(th, "click reply: %.*s", (int)(pn < 160 ? pn : 160), pl);
         }
-        if (!th->load_stopped && now < SH->t_end_ns)
-            lvl_send_click(th, c, now);
+        if (!th->load_stopped && now < SH->t_end_ns) {
+            if (O.think_ms == 0)
+                lvl_send_click(th, c, now);
+            else { /* its next click waits in the ring */
+                uint32_t at = (th->think_head + th->think_len++) % th->nconns;
+                th->think_conn[at] = (uint32_t)(c - th->conns);
+                th->think_due[at] = now + (int64_t)O.think_ms * 1000000;
+            }
+        }
         return;
     }
     if (c->hb_pending && ref == c->hb_ref) {
@@ -1048,7 +1065,8 @@ static void lvl_on_reply(lvl_thread *th, lvl_conn *c, uint32_t ref, bool ok, con
             th->cnt[C_ERROR_REPLIES]++;
         /* a view that computes inline answers with the result; one that hands the work to another
          * process answers at once ("calculating") and pushes the result later */
-        if (ok && memmem(pl, pn, "diff", 4) && !memmem(pl, pn, LVL_CALC_PENDING, sizeof(LVL_CALC_PENDING) - 1)) {
+        if (ok && memmem(pl, pn, "diff", 4) &&
+            !memmem(pl, pn, LVL_CALC_PENDING, sizeof(LVL_CALC_PENDING) - 1)) {
             s->calc_done_ns = now;
             snprintf(s->calc_result, sizeof(s->calc_result), "%.*s", (int)(pn < 150 ? pn : 150), pl);
             c->calc_state = 3;
@@ -1093,8 +1111,9 @@ static void lvl_on_text(lvl_thread *th, lvl_conn *c, const char *p, size_t n, in
     const char *end = p + n, *q = p + 1, *jr, *ref, *topic, *ev;
     size_t jl, rl, tl, el;
     if (n < 2 || p[0] != '[' || !lvl_skip_elem(&q, end, &jr, &jl) || q >= end || *q++ != ',' ||
-        !lvl_skip_elem(&q, end, &ref, &rl) || q >= end || *q++ != ',' || !lvl_skip_elem(&q, end, &topic, &tl) ||
-        q >= end || *q++ != ',' || !lvl_skip_elem(&q, end, &ev, &el) || ev == NULL || q >= end || *q++ != ',') {
+        !lvl_skip_elem(&q, end, &ref, &rl) || q >= end || *q++ != ',' ||
+        !lvl_skip_elem(&q, end, &topic, &tl) || q >= end || *q++ != ',' ||
+        !lvl_skip_elem(&q, end, &ev, &el) || ev == NULL || q >= end || *q++ != ',') {
         th->cnt[C_UNEXPECTED]++;
         return;
     }
@@ -1231,7 +1250,8 @@ static void lvl_conn_input(lvl_thread *th, lvl_conn *c, char *data, size_t len, 
         }
         if (len < 12 || memcmp(data + 9, "101", 3) != 0 ||
             memmem(data, (size_t)(hend - data), LVL_WS_ACCEPT, sizeof(LVL_WS_ACCEPT) - 1) == NULL) {
-            lvl_note_error(th, "upgrade answered: %.*s", (int)((hend - data) < 100 ? (hend - data) : 100), data);
+            lvl_note_error(th, "upgrade answered: %.*s", (int)((hend - data) < 100 ? (hend - data) : 100),
+                           data);
             lvl_conn_drop(th, c, C_UPGRADE_ERRORS);
             return;
         }
@@ -1282,6 +1302,9 @@ static void lvl_conn_event(lvl_thread *th, lvl_conn *c, uint32_t events, int64_t
                 lvl_note_error(th, "connection closed during the WebSocket upgrade");
             else if (c->state == S_JOINING)
                 lvl_note_error(th, "connection closed before the join reply");
+            else
+                lvl_note_error(th, "joined socket closed by the server (%s)",
+                               r == 0 ? "end of stream" : strerror(errno));
             lvl_conn_drop(th, c, c->state == S_HANDSHAKE ? C_UPGRADE_ERRORS : C_JOIN_CLOSED);
             return;
         }
@@ -1305,9 +1328,7 @@ static void lvl_phase_begin(lvl_thread *th, int64_t now)
     th->get_next = th->get_hi = th->join_next = th->join_hi = 0;
     uint32_t lo = th->nwarm;
     switch (th->phase) {
-    case PH_WARMUP:
-        th->get_hi = th->join_hi = th->nwarm;
-        break;
+    case PH_WARMUP: th->get_hi = th->join_hi = th->nwarm; break;
     case PH_GET:
         th->get_next = lo;
         th->get_hi = th->nconns;
@@ -1325,7 +1346,8 @@ static void lvl_phase_begin(lvl_thread *th, int64_t now)
         break;
     case PH_ANALYZE: {
         /* "during the stall": clicks in flight at any moment between the submit and the result */
-        int64_t from = (SH->win_from_ns - SH->t_start_ns) / 1000, to = (SH->win_to_ns - SH->t_start_ns) / 1000;
+        int64_t from = (SH->win_from_ns - SH->t_start_ns) / 1000,
+                to = (SH->win_to_ns - SH->t_start_ns) / 1000;
         for (size_t i = 0; i < th->nsamples; i++) {
             const lvl_sample *s = &th->samples[i];
             int64_t a = s->sent_us, b = a + s->lat_us;
@@ -1369,6 +1391,13 @@ static void lvl_phase_step(lvl_thread *th, int64_t now)
             for (uint32_t i = 0; i < th->nconns; i++)
                 if (th->conns[i].state == S_JOINED && th->conns[i].role == R_MAIN)
                     lvl_send_click(th, &th->conns[i], now);
+        }
+        while (th->think_len && th->think_due[th->think_head] <= now) {
+            lvl_conn *c = &th->conns[th->think_conn[th->think_head]];
+            th->think_head = (th->think_head + 1) % th->nconns;
+            th->think_len--;
+            if (c->state == S_JOINED && now < SH->t_end_ns && !th->load_stopped)
+                lvl_send_click(th, c, now);
         }
         if (th->has_calc && !th->calc_sent && now >= SH->t_calc_ns) {
             th->calc_sent = true;
@@ -1429,7 +1458,8 @@ static bool lvl_phase_finished(lvl_thread *th, int64_t now)
             return false;
         if (O.scenario == SC_TICKS)
             return true;
-        return th->load_started && th->clicks_inflight == 0 && (!th->has_calc || th->calc_sent);
+        return th->load_started && th->clicks_inflight == 0 && (!th->has_calc || th->calc_sent) &&
+               (th->think_len == 0 || now >= SH->t_end_ns);
     default: return true;
     }
 }
@@ -1485,15 +1515,21 @@ static void *lvl_thread_main(void *arg)
             lvl_phase_end(th);
             atomic_store_explicit(&th->slot->done_gen, th->gen, memory_order_release);
         }
-        int timeout = 10;
+        /* sleep until the next deadline with ns precision (think times are short: a ms-rounded
+         * timeout would either spin or oversleep), at most 10 ms so phase commands are seen */
+        int64_t wait_ns = 10000000;
         if (th->phase == PH_LOAD && !th->phase_done) {
             int64_t next = !th->load_started && O.scenario != SC_TICKS ? SH->t_start_ns
-                           : th->has_calc && !th->calc_sent           ? SH->t_calc_ns
-                                                                      : SH->t_end_ns;
-            int64_t ms = (next - now) / 1000000;
-            timeout = ms < 0 ? 0 : ms < 10 ? (int)ms : 10;
+                           : th->has_calc && !th->calc_sent            ? SH->t_calc_ns
+                                                                       : SH->t_end_ns;
+            if (th->think_len && th->think_due[th->think_head] < next)
+                next = th->think_due[th->think_head];
+            wait_ns = next - now < 0 ? 0 : next - now < wait_ns ? next - now : wait_ns;
         }
-        int n = epoll_wait(th->ep, evs, 512, timeout);
+        struct timespec ts = {0, (long)wait_ns};
+        int n = epoll_pwait2(th->ep, evs, 512, &ts, NULL);
+        if (n < 0 && errno == ENOSYS) /* kernels before 5.11: round up, never spin */
+            n = epoll_wait(th->ep, evs, 512, (int)((wait_ns + 999999) / 1000000));
         for (int i = 0; i < n; i++) {
             uint64_t tag = evs[i].data.u64;
             uint32_t idx = (uint32_t)tag;
@@ -1541,10 +1577,18 @@ static void lvl_worker(const lvl_plan *pl, int w)
         th->conns = calloc(th->nconns ? th->nconns : 1, sizeof(lvl_conn));
         for (uint32_t i = 0; i < th->nconns; i++) {
             th->conns[i].fd = -1;
-            th->conns[i].role = i < th->nwarm ? R_WARM : (th->has_calc && i == th->nconns - 1) ? R_CALC : R_MAIN;
+            th->conns[i].role = i < th->nwarm                           ? R_WARM
+                                : (th->has_calc && i == th->nconns - 1) ? R_CALC
+                                                                        : R_MAIN;
         }
         th->nhc = O.http_conns;
         th->rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)s << 32) ^ (uint64_t)getpid();
+        if (O.think_ms > 0) {
+            th->think_conn = calloc(th->nconns ? th->nconns : 1, sizeof(uint32_t));
+            th->think_due = calloc(th->nconns ? th->nconns : 1, sizeof(int64_t));
+            if (th->think_conn == NULL || th->think_due == NULL)
+                abort();
+        }
         if (O.scenario == SC_FAIR) {
             th->samples_cap = (size_t)(O.seconds * 400000.0 / pl->nslots) + 100000;
             th->samples = malloc(th->samples_cap * sizeof(lvl_sample));
@@ -1592,8 +1636,8 @@ static long lvl_rss_kb(int pid)
     return kb;
 }
 
-/* utime + stime of a process or task, in clock ticks */
-static long long lvl_cpu_ticks(const char *path)
+/* utime + stime of a process or task, in clock ticks; *sys_out gets stime alone */
+static long long lvl_cpu_ticks2(const char *path, long long *sys_out)
 {
     char buf[1024];
     FILE *f = fopen(path, "r");
@@ -1616,13 +1660,24 @@ static long long lvl_cpu_ticks(const char *path)
             v[i] = 0;
         }
     }
+    if (sys_out)
+        *sys_out = v[12];
     return v[11] + v[12];
 }
 
+static long long lvl_cpu_ticks(const char *path)
+{
+    return lvl_cpu_ticks2(path, NULL);
+}
+
+#define LVL_MAX_CPUS 64
+
 typedef struct lvl_cpu_snap {
     int64_t t;
-    long long server, client;
-    int ntasks;
+    long long server, client, client_sys;
+    int ntasks, ncpus;
+    char task_names[256][16];
+    unsigned long long cpu_total[LVL_MAX_CPUS], cpu_idle[LVL_MAX_CPUS];
     int tids[256];
     long long task_ticks[256];
     unsigned long long box_total, box_idle, box_softirq;
@@ -1632,8 +1687,8 @@ static void lvl_cpu_snapshot(lvl_cpu_snap *s, int server_pid, const pid_t *worke
 {
     char path[96];
     s->t = lvl_now();
-    s->server = s->client = 0;
-    s->ntasks = 0;
+    s->server = s->client = s->client_sys = 0;
+    s->ntasks = s->ncpus = 0;
     if (server_pid > 0) {
         snprintf(path, sizeof(path), "/proc/%d/stat", server_pid);
         s->server = lvl_cpu_ticks(path);
@@ -1646,58 +1701,111 @@ static void lvl_cpu_snapshot(lvl_cpu_snap *s, int server_pid, const pid_t *worke
             int tid = atoi(e->d_name);
             snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", server_pid, tid);
             s->tids[s->ntasks] = tid;
-            s->task_ticks[s->ntasks++] = lvl_cpu_ticks(path);
+            s->task_ticks[s->ntasks] = lvl_cpu_ticks(path);
+            snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", server_pid, tid);
+            FILE *cf = fopen(path, "r");
+            s->task_names[s->ntasks][0] = '\0';
+            if (cf) {
+                if (fgets(s->task_names[s->ntasks], sizeof(s->task_names[0]), cf))
+                    s->task_names[s->ntasks][strcspn(s->task_names[s->ntasks], "\n\"\\")] = '\0';
+                fclose(cf);
+            }
+            s->ntasks++;
         }
         if (d)
             closedir(d);
     }
     for (int i = 0; i < nworkers; i++) {
         snprintf(path, sizeof(path), "/proc/%d/stat", (int)workers[i]);
-        long long t = lvl_cpu_ticks(path);
-        if (t > 0)
+        long long sys = 0, t = lvl_cpu_ticks2(path, &sys);
+        if (t > 0) {
             s->client += t;
+            s->client_sys += sys;
+        }
     }
     FILE *f = fopen("/proc/stat", "r");
     s->box_total = s->box_idle = s->box_softirq = 0;
     if (f) {
         unsigned long long v[10] = {0};
-        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
-                   &v[5], &v[6], &v[7], &v[8], &v[9]) >= 8) {
+        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) >= 8) {
             for (int i = 0; i < 8; i++) /* guest time is already in user */
                 s->box_total += v[i];
             s->box_idle = v[3] + v[4];
             s->box_softirq = v[6];
+        }
+        char line[512];
+        while (fgets(line, sizeof(line), f) && s->ncpus < LVL_MAX_CPUS) {
+            unsigned int cpu;
+            if (sscanf(line, "cpu%u %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1], &v[2],
+                       &v[3], &v[4], &v[5], &v[6], &v[7]) != 9)
+                continue;
+            s->cpu_total[s->ncpus] = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+            s->cpu_idle[s->ncpus++] = v[3] + v[4];
         }
         fclose(f);
     }
 }
 
 typedef struct lvl_cpu_use {
-    double server, busiest_thread, client, box_idle_pct, softirq, other;
+    double server, busiest_thread, client, client_sys, box_idle_pct, softirq, other;
+    int ncpus;
+    double cpu_busy_pct[LVL_MAX_CPUS];
+    int nthreads; /* the server's busiest threads */
+    char thread_name[4][16];
+    double thread_cores[4];
 } lvl_cpu_use;
 
 static lvl_cpu_use lvl_cpu_between(const lvl_cpu_snap *a, const lvl_cpu_snap *b)
 {
     double hz = (double)sysconf(_SC_CLK_TCK), el = (double)(b->t - a->t) / 1e9;
-    lvl_cpu_use u = {-1, -1, -1, -1, -1, -1};
+    lvl_cpu_use u = {-1, -1, -1, -1, -1, -1, -1, 0, {0}, 0, {{0}}, {0}};
     if (el <= 0)
         return u;
     if (a->server >= 0 && b->server >= 0 && O.server_pid > 0)
         u.server = (double)(b->server - a->server) / hz / el;
     long long best = 0;
     for (int i = 0; i < b->ntasks; i++)
-        for (int j = 0; j < a->ntasks; j++)
-            if (a->tids[j] == b->tids[i] && b->task_ticks[i] - a->task_ticks[j] > best)
-                best = b->task_ticks[i] - a->task_ticks[j];
+        for (int j = 0; j < a->ntasks; j++) {
+            if (a->tids[j] != b->tids[i])
+                continue;
+            long long d = b->task_ticks[i] - a->task_ticks[j];
+            if (d > best)
+                best = d;
+            if (d <= 0)
+                continue;
+            /* keep the four busiest, in order */
+            int k = u.nthreads < 4 ? u.nthreads++ : 3;
+            if (k == 3 && u.nthreads == 4 && d <= (long long)(u.thread_cores[3] * hz * el))
+                continue;
+            u.thread_cores[k] = (double)d / hz / el;
+            memcpy(u.thread_name[k], b->task_names[i], sizeof(u.thread_name[k]));
+            for (; k > 0 && u.thread_cores[k] > u.thread_cores[k - 1]; k--) {
+                double tc = u.thread_cores[k];
+                char tn[16];
+                memcpy(tn, u.thread_name[k], sizeof(tn));
+                u.thread_cores[k] = u.thread_cores[k - 1];
+                memcpy(u.thread_name[k], u.thread_name[k - 1], sizeof(tn));
+                u.thread_cores[k - 1] = tc;
+                memcpy(u.thread_name[k - 1], tn, sizeof(tn));
+            }
+        }
     if (O.server_pid > 0)
         u.busiest_thread = (double)best / hz / el;
     u.client = (double)(b->client - a->client) / hz / el;
+    u.client_sys = (double)(b->client_sys - a->client_sys) / hz / el;
+    u.ncpus = a->ncpus < b->ncpus ? a->ncpus : b->ncpus;
+    for (int i = 0; i < u.ncpus; i++) {
+        unsigned long long t = b->cpu_total[i] - a->cpu_total[i], idle = b->cpu_idle[i] - a->cpu_idle[i];
+        u.cpu_busy_pct[i] = t ? 100.0 * (double)(t - idle) / (double)t : 0;
+    }
     if (b->box_total > a->box_total) {
         double total = (double)(b->box_total - a->box_total), cores = (double)sysconf(_SC_NPROCESSORS_ONLN);
         u.box_idle_pct = 100.0 * (double)(b->box_idle - a->box_idle) / total;
         u.softirq = cores * (double)(b->box_softirq - a->box_softirq) / total;
         /* busy time that is neither the server's nor lvload's: other processes, interrupts */
-        u.other = cores * (1.0 - (double)(b->box_idle - a->box_idle) / total) - (u.server > 0 ? u.server : 0) - u.client;
+        u.other = cores * (1.0 - (double)(b->box_idle - a->box_idle) / total) -
+                  (u.server > 0 ? u.server : 0) - u.client;
         if (u.other < 0)
             u.other = 0;
     }
@@ -1709,8 +1817,8 @@ static lvl_cpu_use lvl_cpu_between(const lvl_cpu_snap *a, const lvl_cpu_snap *b)
 static pid_t lvl_workers[LVL_MAX_PROCS];
 static int lvl_nworkers;
 static lvl_plan lvl_p;
-static const char *lvl_crashed_step;  /* the server died during this step */
-static const char *lvl_failed_step;   /* lvload gave up on this step (timeout or a worker died) */
+static const char *lvl_crashed_step; /* the server died during this step */
+static const char *lvl_failed_step;  /* lvload gave up on this step (timeout or a worker died) */
 static char lvl_fail_reason[160];
 
 static void lvl_kill_workers(void)
@@ -1816,24 +1924,27 @@ static uint64_t lvl_total(int counter)
 
 static void lvl_usage(void)
 {
-    fprintf(stderr,
-            "usage: lvload [options] idle N [HOLD_S] | clicks N SECONDS | fair N SECONDS | ticks N SECONDS\n"
-            "  idle N      join N thermostats (page GETs first, then the joins) and hold; server RSS growth\n"
-            "              per session from /proc (needs --server-pid)\n"
-            "  clicks N S  N sessions each keep one \"inc\" click in flight for S s; events/s, p50/p99/max\n"
-            "  fair N S    clicks, while one more session submits the calculator (n=--calc-n) at S/3;\n"
-            "              p99/max of the others' clicks in flight during that calculation\n"
-            "  ticks N S   N joined thermostats; lag of the 1 Hz clock pushes over S s (interval - 1 s)\n"
-            "options (defaults in brackets):\n"
-            "  --port P [4000]  --path /thermostat  --calc-path /  --calc-n 300000000  --calc-at-ms [S/3]\n"
-            "  --server-pid PID   read the server's RSS/CPU and notice when it dies\n"
-            "  --label NAME       the system's name in the output  --echo  treat echoed frames as replies\n"
-            "  --threads T [cores] in all  --procs P [sessions/--per-proc, rounded up]  --per-proc [9000]\n"
-            "  --src-addrs K [1 per 25,000 sockets]: spread sockets over 127.0.0.1..K\n"
-            "  --conc C [64] joins in progress per thread  --http-conns H [8] keep-alive GET connections/thread\n"
-            "  --warmup W [5] (idle)  --settle-ms [4000] (idle hold)  --join-timeout-ms [10000]  --drain-ms [10000]\n"
-            "Limits: N <= %d, S <= %d; everything goes to 127.0.0.1. Output: one JSON line on stdout.\n",
-            LVL_MAX_SESSIONS, LVL_MAX_SECONDS);
+    fprintf(
+        stderr,
+        "usage: lvload [options] idle N [HOLD_S] | clicks N SECONDS | fair N SECONDS | ticks N SECONDS\n"
+        "  idle N      join N thermostats (page GETs first, then the joins) and hold; server RSS growth\n"
+        "              per session from /proc (needs --server-pid)\n"
+        "  clicks N S  N sessions each keep one \"inc\" click in flight for S s; events/s, p50/p99/max\n"
+        "  fair N S    clicks, while one more session submits the calculator (n=--calc-n) at S/3;\n"
+        "              p99/max of the others' clicks in flight during that calculation\n"
+        "  ticks N S   N joined thermostats; lag of the 1 Hz clock pushes over S s (interval - 1 s)\n"
+        "options (defaults in brackets):\n"
+        "  --port P [4000]  --path /thermostat  --calc-path /  --calc-n 300000000  --calc-at-ms [S/3]\n"
+        "  --server-pid PID   read the server's RSS/CPU and notice when it dies\n"
+        "  --label NAME       the system's name in the output  --echo  treat echoed frames as replies\n"
+        "  --threads T [cores] in all  --procs P [sessions/--per-proc, rounded up]  --per-proc [9000]\n"
+        "  --src-addrs K [1 per 25,000 sockets]: spread sockets over 127.0.0.1..K\n"
+        "  --conc C [64] joins in progress per thread  --http-conns H [8] keep-alive GET connections/thread\n"
+        "  --warmup W [5] (idle)  --settle-ms [4000] (idle hold)  --join-timeout-ms [10000]  --drain-ms "
+        "[10000]\n"
+        "  --think-ms T [0]   clicks/fair: pause T ms between a reply and the session's next click\n"
+        "Limits: N <= %d, S <= %d; everything goes to 127.0.0.1. Output: one JSON line on stdout.\n",
+        LVL_MAX_SESSIONS, LVL_MAX_SECONDS);
 }
 
 static int lvl_parse(int argc, char **argv)
@@ -1882,6 +1993,8 @@ static int lvl_parse(int argc, char **argv)
             O.join_timeout_ms = atoi(v);
         else if (strcmp(f, "--drain-ms") == 0)
             O.drain_ms = atoi(v);
+        else if (strcmp(f, "--think-ms") == 0)
+            O.think_ms = atoi(v);
         else
             return -1;
     }
@@ -1902,8 +2015,9 @@ static int lvl_parse(int argc, char **argv)
         O.settle_ms = (int)(O.seconds * 1000);
     if (O.sessions < 1 || O.sessions > LVL_MAX_SESSIONS || O.seconds < 0 || O.seconds > LVL_MAX_SECONDS ||
         (O.scenario != SC_IDLE && O.seconds <= 0) || O.port < 1 || O.port > 65535 || O.conc < 1 ||
-        O.http_conns < 1 || O.http_conns > LVL_MAX_HTTPC || O.per_proc < 1 || O.warmup < 0 || O.warmup > 1000 ||
-        O.settle_ms < 0 || O.settle_ms > LVL_MAX_SECONDS * 1000 || O.join_timeout_ms < 100 || O.drain_ms < 0)
+        O.http_conns < 1 || O.http_conns > LVL_MAX_HTTPC || O.per_proc < 1 || O.warmup < 0 ||
+        O.warmup > 1000 || O.settle_ms < 0 || O.settle_ms > LVL_MAX_SECONDS * 1000 ||
+        O.join_timeout_ms < 100 || O.drain_ms < 0 || O.think_ms < 0 || O.think_ms > 60000)
         return -1;
     return 0;
 }
@@ -1967,17 +2081,19 @@ int main(int argc, char **argv)
         }
         if ((rlim_t)worst > rl.rlim_max) {
             fprintf(stderr,
-                    "lvload: %lld sockets in one process exceed the open-file limit %llu; use --procs or a smaller "
+                    "lvload: %lld sockets in one process exceed the open-file limit %llu; use --procs or a "
+                    "smaller "
                     "--per-proc\n",
                     worst, (unsigned long long)rl.rlim_max);
             return 2;
         }
     }
-    fprintf(stderr,
-            "lvload: %s %d sessions against 127.0.0.1:%d (%s): %d process%s x %d thread%s, %d source address%s, "
-            "open-file limit %llu per process\n",
-            lvl_scenario_names[O.scenario], O.sessions, O.port, O.label, O.procs, O.procs == 1 ? "" : "es", tpp,
-            tpp == 1 ? "" : "s", O.src_addrs, O.src_addrs == 1 ? "" : "es", (unsigned long long)rl.rlim_max);
+    fprintf(
+        stderr,
+        "lvload: %s %d sessions against 127.0.0.1:%d (%s): %d process%s x %d thread%s, %d source address%s, "
+        "open-file limit %llu per process\n",
+        lvl_scenario_names[O.scenario], O.sessions, O.port, O.label, O.procs, O.procs == 1 ? "" : "es", tpp,
+        tpp == 1 ? "" : "s", O.src_addrs, O.src_addrs == 1 ? "" : "es", (unsigned long long)rl.rlim_max);
 
     lvl_server_addr.sin_family = AF_INET;
     lvl_server_addr.sin_port = htons((uint16_t)O.port);
@@ -2014,7 +2130,7 @@ int main(int argc, char **argv)
     lvl_cpu_snap c0, c1;
     memset(&c0, 0, sizeof(c0));
     memset(&c1, 0, sizeof(c1));
-    lvl_cpu_use cpu = {-1, -1, -1, -1, -1, -1};
+    lvl_cpu_use cpu = {-1, -1, -1, -1, -1, -1, -1, 0, {0}, 0, {{0}}, {0}};
     double load_s = -1;
 
     if (O.scenario == SC_IDLE) {
@@ -2096,10 +2212,14 @@ int main(int argc, char **argv)
             lvl_scenario_names[O.scenario], O.label, O.port, O.server_pid, O.sessions);
     if (O.scenario != SC_IDLE)
         fprintf(f, ",\"seconds\":%g", O.seconds);
+    if (O.scenario == SC_CLICKS || O.scenario == SC_FAIR)
+        fprintf(f, ",\"think_ms\":%d", O.think_ms);
     fprintf(f, ",\"procs\":%d,\"threads\":%d,\"src_addrs\":%d", O.procs, lvl_p.nslots, O.src_addrs);
-    fprintf(f, ",\"server_alive\":%s,\"crashed_step\":%s%s%s,\"failed_step\":%s%s%s", alive ? "true" : "false",
-            lvl_crashed_step ? "\"" : "", lvl_crashed_step ? lvl_crashed_step : "null", lvl_crashed_step ? "\"" : "",
-            lvl_failed_step ? "\"" : "", lvl_failed_step ? lvl_failed_step : "null", lvl_failed_step ? "\"" : "");
+    fprintf(f, ",\"server_alive\":%s,\"crashed_step\":%s%s%s,\"failed_step\":%s%s%s",
+            alive ? "true" : "false", lvl_crashed_step ? "\"" : "",
+            lvl_crashed_step ? lvl_crashed_step : "null", lvl_crashed_step ? "\"" : "",
+            lvl_failed_step ? "\"" : "", lvl_failed_step ? lvl_failed_step : "null",
+            lvl_failed_step ? "\"" : "");
     if (lvl_failed_step)
         fprintf(f, ",\"fail_reason\":\"%s\"", lvl_fail_reason);
     lvl_json_num(f, "get_ms", get_ms, 0);
@@ -2124,8 +2244,9 @@ int main(int argc, char **argv)
             fprintf(f, ",\"bytes_per_session\":null");
         lvl_json_num(f, "tick_pushes_per_s", tick_rate, 0);
         if (joined + (uint64_t)O.warmup < (uint64_t)n)
-            fprintf(f, ",\"warning\":\"only %" PRIu64 " of %d sessions joined: bytes_per_session divides by %d\"",
-                    joined > (uint64_t)O.warmup ? joined - (uint64_t)O.warmup : 0, n, n);
+            fprintf(
+                f, ",\"warning\":\"only %" PRIu64 " of %d sessions joined: bytes_per_session divides by %d\"",
+                joined > (uint64_t)O.warmup ? joined - (uint64_t)O.warmup : 0, n, n);
     } else if (O.scenario == SC_CLICKS || O.scenario == SC_FAIR) {
         lvl_json_num(f, "load_s", load_s, 3);
         fprintf(f, ",\"events\":%" PRIu64, lat.n);
@@ -2164,6 +2285,15 @@ int main(int argc, char **argv)
     lvl_json_num(f, "server_cpu_cores", cpu.server, 2);
     lvl_json_num(f, "server_busiest_thread_cores", cpu.busiest_thread, 2);
     lvl_json_num(f, "client_cpu_cores", cpu.client, 2);
+    lvl_json_num(f, "client_sys_cores", cpu.client_sys, 2);
+    fprintf(f, ",\"server_threads\":[");
+    for (int i = 0; i < cpu.nthreads; i++)
+        fprintf(f, "%s[\"%s\",%.2f]", i ? "," : "", cpu.thread_name[i], cpu.thread_cores[i]);
+    fputc(']', f);
+    fprintf(f, ",\"cpu_busy_pct\":[");
+    for (int i = 0; i < cpu.ncpus; i++)
+        fprintf(f, "%s%.1f", i ? "," : "", cpu.cpu_busy_pct[i]);
+    fputc(']', f);
     lvl_json_num(f, "box_idle_pct", cpu.box_idle_pct, 1);
     lvl_json_num(f, "softirq_cores", cpu.softirq, 2);
     lvl_json_num(f, "other_cpu_cores", cpu.other, 2);
