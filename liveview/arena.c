@@ -72,6 +72,13 @@ static void *alloc_big(lv_arena *a, size_t size)
     return b + 1;
 }
 
+void *lv_arena_alloc_tracked(lv_arena *a, size_t size)
+{
+    if (lv_arena_over_limit(a, size + sizeof(struct lv__big)))
+        return NULL;
+    return alloc_big(a, size);
+}
+
 void *lv_arena_alloc(lv_arena *a, size_t size)
 {
     int cls = size_class(size);

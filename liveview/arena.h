@@ -25,6 +25,9 @@ void lv_arena_dispose(lv_arena *a);
 /* NULL when out of memory or over the limit (the caller decides whether that is a crash). */
 void *lv_arena_alloc(lv_arena *a, size_t size);
 void *lv_arena_realloc(lv_arena *a, void *p, size_t size);
+/* A block of its own (malloc'd, linked into the arena): short-lived data whose memory should
+ * return to the system when freed, yet still die with the arena. lv_arena_free takes it. */
+void *lv_arena_alloc_tracked(lv_arena *a, size_t size);
 void lv_arena_free(lv_arena *a, void *p);
 /* True when the last failure was the limit, not the system. */
 bool lv_arena_over_limit(const lv_arena *a, size_t more);

@@ -230,7 +230,7 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
         return;
     }
     if (s->nchannels == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 2;
+        size_t cap = s->cap ? s->cap * 2 : 1; /* one view per socket is the common case */
         channel *c = realloc(s->channels, cap * sizeof(*c));
         if (c == NULL) {
             send_reply(s, m->join_ref, m->ref, m->topic, "error", "{\"reason\":\"join crashed\"}");

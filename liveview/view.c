@@ -83,10 +83,13 @@ void lv_clock_now(char *buf)
 
 /* ---- jansson allocations follow the current process, so a crash frees them with its arena ---- */
 
+/* Parsed frames live for one message: their nodes are tracked blocks of the process's arena
+ * (freed one by one back to malloc, all at once if it crashes) rather than carved from its
+ * chunks, which would stay reserved for the process's whole life. */
 static void *json_alloc(size_t n)
 {
     lv_proc *p = lv__current_proc();
-    return p ? lv_arena_alloc(&p->arena, n) : malloc(n);
+    return p ? lv_arena_alloc_tracked(&p->arena, n) : malloc(n);
 }
 
 static void json_dealloc(void *ptr)
@@ -107,8 +110,11 @@ void lv__view_global_init(void)
 
 void lv_page_title(lv_view *v, const char *title)
 {
-    if (strcmp(v->title, title ? title : "") != 0 || !v->joined) {
-        snprintf(v->title, sizeof(v->title), "%s", title ? title : "");
+    if (title == NULL)
+        title = "";
+    if (!v->joined || v->title.data == NULL || strcmp(v->title.data, title) != 0) {
+        lv_buf_reset(&v->title);
+        lv_buf_puts(&v->title, title);
         v->title_changed = true;
     }
 }
@@ -148,7 +154,8 @@ static void navigate(lv_view *v, int kind, const char *to, bool replace)
 {
     v->nav = kind;
     v->nav_replace = replace;
-    snprintf(v->nav_to, sizeof(v->nav_to), "%s", to ? to : "/");
+    lv_buf_reset(&v->nav_to);
+    lv_buf_puts(&v->nav_to, to ? to : "/");
 }
 
 void lv_push_patch(lv_view *v, const char *to, bool replace)
@@ -177,7 +184,7 @@ static void decorate(lv_view *v, lv_buf *obj)
     bool empty = obj->len == 1;
     if (v->title_changed) {
         lv_buf_puts(obj, empty ? "\"t\":" : ",\"t\":");
-        lv_buf_put_json_str(obj, v->title, strlen(v->title));
+        lv_buf_put_json_str(obj, v->title.data ? v->title.data : "", v->title.len);
         v->title_changed = false;
         empty = false;
     }
@@ -209,7 +216,7 @@ static void push(lv_view *v, const char *event, const char *payload, size_t n)
 static void nav_payload(lv_view *v, lv_buf *b, bool with_kind)
 {
     lv_buf_puts(b, "{\"to\":");
-    lv_buf_put_json_str(b, v->nav_to, strlen(v->nav_to));
+    lv_buf_put_json_str(b, v->nav_to.data ? v->nav_to.data : "", v->nav_to.len);
     if (with_kind)
         lv_buf_puts(b, v->nav_replace ? ",\"kind\":\"replace\"}" : ",\"kind\":\"push\"}");
     else
@@ -429,6 +436,8 @@ static void channel_exit(void *ctx, const char *reason)
     lv_view *v = ctx;
     lv_buf_free(&v->events);
     lv_buf_free(&v->hook_reply);
+    lv_buf_free(&v->title);
+    lv_buf_free(&v->nav_to);
     lv_rendered_free(v->rd);
     v->rd = NULL;
     lv__socket_channel_ended(v->sock, v->topic, v->pid, reason, v->joined);
@@ -471,7 +480,7 @@ static void channel_init(void *state, void *arg)
     v->sock = a->sock;
     snprintf(v->topic, sizeof(v->topic), "%s", a->topic);
     snprintf(v->join_ref, sizeof(v->join_ref), "%s", a->join_ref ? a->join_ref : "");
-    snprintf(v->peer, sizeof(v->peer), "%s", a->peer);
+    v->peer = a->peer;
     v->state = lv_alloc(a->def->state_size ? a->def->state_size : 1);
     memset(v->state, 0, a->def->state_size);
     lv_proc *p = lv__current_proc();
@@ -517,6 +526,8 @@ static void page_exit(void *ctx, const char *reason)
     lv_view *v = ctx;
     lv_buf_free(&v->events);
     lv_buf_free(&v->hook_reply);
+    lv_buf_free(&v->title);
+    lv_buf_free(&v->nav_to);
     lv_rendered_free(v->rd);
     v->rd = NULL;
     lv_page_job *job = v->job;
@@ -549,7 +560,7 @@ static void page_handler(void *state, const lv_msg *msg)
     lv_buf_free(&scratch);
     if (err)
         lv_crash("render failed: %s", lv_strerror(err));
-    lv__page_document(v->ep, v->def, v->title[0] ? v->title : NULL, inner.data, inner.len, &job->html);
+    lv__page_document(v->ep, v->def, v->title.len ? v->title.data : NULL, inner.data, inner.len, &job->html);
     lv_buf_free(&inner);
     if (!job->cancelled) {
         job->finished = true;
@@ -573,7 +584,6 @@ static void page_init(void *state, void *arg)
     v->ep = a->ep;
     v->job = a->job;
     v->pid = lv_self();
-    snprintf(v->url, sizeof(v->url), "%s", a->url);
     v->state = lv_alloc(a->def->state_size ? a->def->state_size : 1);
     memset(v->state, 0, a->def->state_size);
     lv_proc *p = lv__current_proc();

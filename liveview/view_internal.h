@@ -18,17 +18,16 @@ struct lv_view {
     struct lv_page_job *job; /* HTTP renders */
     char topic[96];
     char join_ref[24];
-    char peer[64];
-    char url[256];
+    const char *peer; /* the socket's copy: the socket outlives its channels' processes */
     /* sent with the next render: page title ("t"), client events ("e"), a hook's reply ("r") */
-    char title[128];
+    lv_buf title; /* empty: none set */
     bool title_changed;
     lv_buf events;
     lv_buf hook_reply;
     /* navigation asked for by the last callback */
     enum { LV__NAV_NONE, LV__NAV_PATCH, LV__NAV_NAVIGATE, LV__NAV_REDIRECT } nav;
     bool nav_replace;
-    char nav_to[256];
+    lv_buf nav_to;
 };
 
 void lv__view_global_init(void);
