@@ -260,6 +260,7 @@ static bool work_waiting(lv__sched *s, uint64_t now_ms, bool io_ready)
 static void *sysmon_main(void *arg)
 {
     lv_rt *rt = arg;
+    pthread_setname_np(pthread_self(), "monitor");
     int n = rt->nsched;
     struct pollfd *fds = calloc((size_t)n, sizeof(*fds));
     uint64_t *seen_seq = calloc((size_t)n, sizeof(uint64_t));

@@ -156,6 +156,15 @@ void lv_rt_advance(lv_rt *rt, uint64_t ms)
     }
 }
 
+uint64_t lv_rt_wall_ms(lv_rt *rt)
+{
+    if (rt->cfg.virtual_clock)
+        return (uint64_t)rt->start_wall * 1000u + rt->virtual_now;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 time_t lv_rt_wall_time(lv_rt *rt)
 {
     if (rt->cfg.virtual_clock) /* virtual time moves the wall clock too, so clocks tick in tests */

@@ -72,6 +72,7 @@ void lv_rt_advance(lv_rt *rt, uint64_t ms);
 uint64_t lv_rt_now_ms(lv_rt *rt);
 /* Seconds since the epoch; with a virtual clock it advances with lv_rt_advance. */
 time_t lv_rt_wall_time(lv_rt *rt);
+uint64_t lv_rt_wall_ms(lv_rt *rt);
 
 /* Spawning. fn runs on its own stack and may block in lv_receive. `name` is shown in
  * introspection (may be NULL). The new process lives on the calling process's scheduler, or

@@ -372,6 +372,9 @@ static void *sched_main(void *arg)
     lv__sched *s = arg;
     tls_sched = s;
     s->tid = (int)gettid();
+    char name[16];
+    snprintf(name, sizeof(name), "sched-%d", s->index); /* lvload and top show which thread is busy */
+    pthread_setname_np(pthread_self(), name);
     s->epfd = lv__loop_epoll_fd(s->loop);
     lv_fault_thread_init();
     if (s->rt->on_sched_start)

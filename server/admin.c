@@ -206,6 +206,7 @@ static void serve_one(lv_admin *a, int fd)
 static void *admin_main(void *arg)
 {
     lv_admin *a = arg;
+    pthread_setname_np(pthread_self(), "admin");
     for (;;) {
         int fd = accept(a->fd, NULL, NULL);
         if (fd < 0) {
