@@ -270,7 +270,7 @@ static void *sysmon_main(void *arg)
     while (!atomic_load(&rt->sysmon_stop)) {
         int nfds = 0;
         uint64_t start = lv__now_ns();
-        int running = 0, lingering = 0;
+        int running = 0;
         for (int i = 0; i < n; i++) {
             lv__sched *s = &rt->scheds[i];
             /* Watch the loop's descriptor only while a dispatch has run past its share: a shorter
@@ -278,7 +278,6 @@ static void *sysmon_main(void *arg)
              * dispatches would wake this thread for every packet of a busy server. */
             uint64_t since = atomic_load_explicit(&s->running_since_ns, memory_order_relaxed);
             running += since != 0;
-            lingering += since != 0 && since < start && start - since >= SHARE_NS / 2;
             bool long_dispatch = since != 0 && since < start && start - since >= SHARE_NS;
             fds[i].fd = long_dispatch && s->epfd >= 0 ? s->epfd : -1;
             fds[i].events = POLLIN;
@@ -287,9 +286,9 @@ static void *sysmon_main(void *arg)
         }
         /* every wake-up costs CPU on these VMs: back off to 8 ms while no process runs; a
          * process that starts spinning meanwhile is caught within that plus its slice */
-        /* Fine ticks only while some dispatch is getting long (a possible spinner); short
-         * dispatches of a busy server get 1 ms ticks, an idle runtime backs off to 8 ms. */
-        long us = lingering ? TICK_US : running ? 4 * TICK_US : TICK_US << (idle_ticks < 5 ? idle_ticks : 5);
+        /* every wake-up costs CPU on these VMs: back off to 8 ms while no process runs; a
+         * process that starts spinning meanwhile is caught within that plus its slice */
+        long us = running ? TICK_US : TICK_US << (idle_ticks < 5 ? idle_ticks : 5);
         idle_ticks = running ? 0 : idle_ticks + 1;
         struct timespec ts = {0, us * 1000};
         if (nfds)
