@@ -286,8 +286,6 @@ static void *sysmon_main(void *arg)
         }
         /* every wake-up costs CPU on these VMs: back off to 8 ms while no process runs; a
          * process that starts spinning meanwhile is caught within that plus its slice */
-        /* every wake-up costs CPU on these VMs: back off to 8 ms while no process runs; a
-         * process that starts spinning meanwhile is caught within that plus its slice */
         long us = running ? TICK_US : TICK_US << (idle_ticks < 5 ? idle_ticks : 5);
         idle_ticks = running ? 0 : idle_ticks + 1;
         struct timespec ts = {0, us * 1000};
