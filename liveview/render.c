@@ -139,6 +139,7 @@ struct lv_r {
     bool may_skip; /* unchanged comprehension items may keep their slots (lv_r_item_unchanged) */
     bool failed;
     bool in_title;
+    size_t field_lo, field_hi; /* the field the last comprehension element was found in */
     int depth;
     lv_buf title; /* the title being rendered */
     frame frames[MAX_DEPTH];
@@ -349,8 +350,8 @@ bool lv_r_slot(lv_r *r, uint64_t deps)
 /* Makes room for a string of n bytes in the slot (which then holds a string). */
 static char *slot_reserve(lv_r *r, rslot *s, size_t n)
 {
-    if (s->kind == S_STR && s->heap && n <= s->str.cap)
-        return s->str.ptr;
+    if (s->kind == S_STR && s->heap && n <= s->str.cap && s->str.cap <= 4 * n + 64)
+        return s->str.ptr; /* reused, unless a once-long value would pin a large buffer */
     if (n <= INLINE_STR) {
         clear_slot(s);
         s->kind = S_STR;
@@ -956,14 +957,33 @@ static inline bool same_bytes(const unsigned char *a, const unsigned char *b, si
     return true;
 }
 
+/* 1 + the offset of elem in the state when its bytes lie inside a field the template reads
+ * (the snapshot keeps those up to date), else 0: such an element cannot be compared. */
+static inline uint32_t tracked_src(lv_r *r, const void *elem, size_t size)
+{
+    uintptr_t off = (uintptr_t)elem - (uintptr_t)r->state; /* as integers: elem may be anywhere */
+    if (off >= r->state_size || size > r->state_size - off)
+        return 0;
+    if (off < r->field_lo || off + size > r->field_hi) { /* not in the field the last one was in */
+        const lv_template *t = r->tr->tmpl;
+        uint32_t i = 0;
+        while (i < t->nfields &&
+               !(off >= t->fields[i].offset && off + size <= (size_t)t->fields[i].offset + t->fields[i].size))
+            i++;
+        if (i == t->nfields)
+            return 0;
+        r->field_lo = t->fields[i].offset;
+        r->field_hi = (size_t)t->fields[i].offset + t->fields[i].size;
+    }
+    return (uint32_t)off + 1;
+}
+
 bool lv_r_item_unchanged(lv_r *r, const void *elem, size_t size, uint64_t other_deps)
 {
     if (r->depth == 0 || top(r)->kind != F_ITEM)
         return false;
     ritem *it = top(r)->item;
-    /* offsets as integers: elem may point anywhere, not only into the state */
-    uintptr_t off = (uintptr_t)elem - (uintptr_t)r->state;
-    uint32_t src = off < r->state_size && size <= r->state_size - off ? (uint32_t)off + 1 : 0;
+    uint32_t src = tracked_src(r, elem, size);
     uint32_t was = it->src;
     it->src = src;
     /* the bytes it was rendered from, compared with the element's bytes now */
@@ -1000,10 +1020,9 @@ static inline bool item_keep(lv_r *r, int64_t ikey, const char *skey, const void
     rcomp *c = f->comp;
     uint32_t pos = c->nnext, h = c->hint;
     ritem *it = h < c->n ? c->items[h] : NULL;
-    /* offsets as integers: elem may point anywhere, not only into the state */
-    uintptr_t off = (uintptr_t)elem - (uintptr_t)r->state;
-    if (it == NULL || it->ikey != ikey || pos >= c->capnext || it->src == 0 || off >= r->state_size ||
-        size > r->state_size - off || size > r->state_size - (it->src - 1) ||
+    uint32_t src;
+    if (it == NULL || it->ikey != ikey || pos >= c->capnext || it->src == 0 ||
+        (src = tracked_src(r, elem, size)) == 0 || size > r->state_size - (it->src - 1) ||
         (skey ? it->skey == NULL || strcmp(it->skey, skey) != 0 : it->skey != NULL) ||
         !(size <= 256 ? same_bytes(elem, r->snapshot + it->src - 1, size)
                       : !memcmp(elem, r->snapshot + it->src - 1, size)))
@@ -1015,7 +1034,7 @@ static inline bool item_keep(lv_r *r, int64_t ikey, const char *skey, const void
     c->nnext = pos + 1;
     it->old_index = h;
     it->dirty = false;
-    it->src = (uint32_t)off + 1;
+    it->src = src;
     if (h != pos) {
         c->moved = true;
         touch_range(c, pos);
@@ -1386,7 +1405,8 @@ static void unwind(lv_r *r)
 }
 
 /* One render pass over one tree: the view's, or a stateful component's (nested passes). */
-static int render_tree(lv_rendered *rd, rtree *tr, const void *state, bool everything, int64_t myself, int nesting)
+static int render_tree(lv_rendered *rd, rtree *tr, const void *state, bool everything, int64_t myself,
+                       int nesting)
 {
     lv_r r;
     memset(&r, 0, offsetof(lv_r, frames));
@@ -1497,7 +1517,8 @@ static rlive *live_new(lv_rendered *rd, const lv_template *t, int64_t ikey, cons
     return c;
 }
 
-static void live(lv_r *r, const lv_template *t, const void *state, size_t size, int64_t ikey, const char *skey)
+static void live(lv_r *r, const lv_template *t, const void *state, size_t size, int64_t ikey,
+                 const char *skey)
 {
     rslot *s = current_slot(r);
     if (s == NULL)

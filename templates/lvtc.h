@@ -43,6 +43,8 @@ struct node {
     node **kids;
     int nkids;
     bool is_void, self_closing;
+    bool is_component; /* <.name>: a function component call (name in tag + 1) */
+    bool is_slot;      /* <:name>: a named slot's content, inside a component call */
     char *if_expr;
     pos if_at;
     bool is_else;
@@ -56,13 +58,22 @@ struct node {
 
 typedef struct tree {
     const char *file;
+    char *src;
     node **kids;
     int nkids;
 } tree;
 
+typedef struct lvtc_opts {
+    const char **include_dirs; /* where <.name> components are looked for, after the template's folder */
+    int ninclude;
+    char **deps; /* filled by lvtc_generate: the component files it read */
+    int ndeps;
+} lvtc_opts;
+
 /* Parses src; on error prints "file:line:col: message" and returns -1. */
 int lvtc_parse(const char *file, const char *src, tree *out);
-/* Writes the C header; returns 0 or -1 after printing the error. */
-int lvtc_generate(const tree *t, const char *type, const char *out_path, char **c_out);
+/* Builds the C header in *c_out; returns 0, or -1 after printing the error. out_path names the
+ * generated file in #line directives. */
+int lvtc_generate(const tree *t, const char *type, const char *out_path, lvtc_opts *opts, char **c_out);
 
 #endif

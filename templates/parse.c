@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "templates/lvtc.h"
 
@@ -97,7 +98,14 @@ static char *read_expr(parser *p, pos *at)
     int depth = 1;
     while (!eof(p)) {
         char c = peek(p, 0);
-        if (c == '"' || c == '\'') {
+        if (c == '/' && peek(p, 1) == '*') { /* a C comment may hold anything, braces included */
+            advance(p, 2);
+            while (!eof(p) && !starts(p, "*/"))
+                advance(p, 1);
+            if (eof(p))
+                break;
+            advance(p, 1);
+        } else if (c == '"' || c == '\'') {
             advance(p, 1);
             while (!eof(p) && peek(p, 0) != c && peek(p, 0) != '\n') {
                 if (peek(p, 0) == '\\')
@@ -258,6 +266,12 @@ static int parse_attr(parser *p, node *el)
             fail(p->file, at, "directive :else takes no value");
             return -1;
         }
+        bool dup = (!strcmp(name, ":if") && el->if_expr) || (!strcmp(name, ":else") && el->is_else) ||
+                   (!strcmp(name, ":for") && el->has_for) || (!strcmp(name, ":key") && el->key_expr);
+        if (dup) {
+            fail(p->file, at, "duplicate directive %s on <%s>", name, el->tag);
+            return -1;
+        }
         if (strcmp(name, ":if") == 0)
             el->if_expr = a.value, el->if_at = a.value_at;
         else if (strcmp(name, ":else") == 0)
@@ -296,6 +310,16 @@ static node *parse_element(parser *p)
            peek(p, 0) == ':' || peek(p, 0) == '.')
         advance(p, 1);
     el->tag = dup_range(p->src + start, p->i - start);
+    el->is_component = el->tag[0] == '.';
+    el->is_slot = el->tag[0] == ':';
+    if (el->is_component || el->is_slot) {
+        for (const char *c = el->tag + 1; *c; c++)
+            if (!isalnum((unsigned char)*c) && *c != '_') {
+                fail(p->file, el->at, "bad %s name <%s>: use a C identifier",
+                     el->is_slot ? "slot" : "component", el->tag);
+                return NULL;
+            }
+    }
     for (;;) {
         skip_ws(p);
         if (eof(p)) {
@@ -313,6 +337,10 @@ static node *parse_element(parser *p)
         }
         if (parse_attr(p, el) != 0)
             return NULL;
+    }
+    if (el->is_slot && (el->nattrs || el->if_expr || el->has_for || el->is_else)) {
+        fail(p->file, el->at, "slot <%s> takes no attributes or directives", el->tag);
+        return NULL;
     }
     if (el->key_expr && !el->has_for) {
         fail(p->file, el->key_at, ":key without :for on <%s>", el->tag);
@@ -364,11 +392,14 @@ static int attach_else(parser *p, node *el, node **kids, int *nkids)
     int k = *nkids - 1;
     while (k >= 0 && blank(kids[k]))
         k--;
-    if (k < 0 || kids[k]->kind != N_ELEM || kids[k]->if_expr == NULL || kids[k]->else_node != NULL) {
+    node *last = k >= 0 && kids[k]->kind == N_ELEM ? kids[k] : NULL;
+    while (last && last->else_node) /* else-if chains: <p :if> <p :else :if> <p :else> */
+        last = last->else_node;
+    if (last == NULL || last->if_expr == NULL) {
         fail(p->file, el->at, ":else without a preceding :if element");
         return -1;
     }
-    kids[k]->else_node = el;
+    last->else_node = el;
     *nkids = k + 1;
     return 0;
 }
@@ -401,7 +432,8 @@ static int parse_nodes(parser *p, node *parent, node ***kids, int *nkids)
                 fail(p->file, at, "unexpected closing tag </%s>: no element is open", name);
                 return -1;
             }
-            if (strcmp(name, parent->tag) != 0) {
+            bool html = !parent->is_component && !parent->is_slot;
+            if (html ? strcasecmp(name, parent->tag) != 0 : strcmp(name, parent->tag) != 0) {
                 fail(p->file, at, "mismatched closing tag </%s>: <%s> (line %d) is open", name, parent->tag,
                      parent->at.line);
                 return -1;
@@ -427,9 +459,15 @@ static int parse_nodes(parser *p, node *parent, node ***kids, int *nkids)
             advance(p, 1);
             n = new_node(N_TEXT, at);
             n->text = dup_range(p->src + s, p->i - s);
-        } else if (peek(p, 0) == '<' && isalpha((unsigned char)peek(p, 1))) {
+        } else if (peek(p, 0) == '<' && (isalpha((unsigned char)peek(p, 1)) ||
+                                         ((peek(p, 1) == '.' || peek(p, 1) == ':') &&
+                                          (isalpha((unsigned char)peek(p, 2)) || peek(p, 2) == '_')))) {
             if ((n = parse_element(p)) == NULL)
                 return -1;
+            if (n->is_slot && (parent == NULL || !parent->is_component)) {
+                fail(p->file, n->at, "slot <%s> outside a component call", n->tag);
+                return -1;
+            }
             if (n->is_else) {
                 if (attach_else(p, n, *kids, nkids) != 0)
                     return -1;

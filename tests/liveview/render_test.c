@@ -803,8 +803,8 @@ typedef struct {
 static const char *const board_s0[] = {"<div>", "", "</div>"};
 static const char *const board_s1[] = {"<p>", "</p>"};
 static const lv_tmpl board_t0 = LV_TMPL(board_s0), board_t1 = LV_TMPL(board_s1);
-static const lv_field board_fields[] = {LV_FIELD(board, ctrs), LV_FIELD(board, nctrs), LV_FIELD(board, show_extra),
-                                        LV_FIELD(board, extra)};
+static const lv_field board_fields[] = {LV_FIELD(board, ctrs), LV_FIELD(board, nctrs),
+                                        LV_FIELD(board, show_extra), LV_FIELD(board, extra)};
 
 static void board_render(lv_r *r, const void *state)
 {
@@ -860,14 +860,16 @@ Test(render, stateful_components_travel_under_c_by_cid)
     ctr extra = {9, "x"};
     board b = {{{1, "a"}, {2, "b"}}, 2, true, &extra};
     lv_rendered *rd = lv_rendered_new(&board_template, sizeof(b));
-    cr_assert_str_eq(board_step(rd, &b, true),
-                     "{\"s\":[\"<div>\",\"\",\"</div>\"],\"0\":{\"s\":[\"<p>\",\"</p>\"],\"k\":{\"0\":{\"0\":1},"
-                     "\"1\":{\"0\":2},\"kc\":2}},\"1\":3,\"c\":{\"1\":{" CTR_S ",\"0\":\"1\",\"1\":\"1\",\"2\":\"a\","
-                     "\"r\":1},\"2\":{" CTR_S ",\"0\":\"2\",\"1\":\"2\",\"2\":\"b\",\"r\":1},\"3\":{" CTR_S
-                     ",\"0\":\"3\",\"1\":\"9\",\"2\":\"x\",\"r\":1}}}");
-    cr_assert_str_eq(html(rd), "<div><p><button phx-target=\"1\" phx-click=\"inc\">1 a</button></p><p><button "
-                               "phx-target=\"2\" phx-click=\"inc\">2 b</button></p><button phx-target=\"3\" "
-                               "phx-click=\"inc\">9 x</button></div>");
+    cr_assert_str_eq(
+        board_step(rd, &b, true),
+        "{\"s\":[\"<div>\",\"\",\"</div>\"],\"0\":{\"s\":[\"<p>\",\"</p>\"],\"k\":{\"0\":{\"0\":1},"
+        "\"1\":{\"0\":2},\"kc\":2}},\"1\":3,\"c\":{\"1\":{" CTR_S ",\"0\":\"1\",\"1\":\"1\",\"2\":\"a\","
+        "\"r\":1},\"2\":{" CTR_S ",\"0\":\"2\",\"1\":\"2\",\"2\":\"b\",\"r\":1},\"3\":{" CTR_S
+        ",\"0\":\"3\",\"1\":\"9\",\"2\":\"x\",\"r\":1}}}");
+    cr_assert_str_eq(html(rd),
+                     "<div><p><button phx-target=\"1\" phx-click=\"inc\">1 a</button></p><p><button "
+                     "phx-target=\"2\" phx-click=\"inc\">2 b</button></p><button phx-target=\"3\" "
+                     "phx-click=\"inc\">9 x</button></div>");
     const lv_template *t = NULL;
     const void *st = NULL;
     cr_assert_eq(lv_rendered_component(rd, 2, &t, &st), 0);
@@ -887,8 +889,9 @@ Test(render, stateful_components_travel_under_c_by_cid)
     cr_assert_eq(gone[0], 2);
     cr_assert_eq(lv_rendered_component(rd, 2, NULL, NULL), LV_ENOTFOUND);
     b.nctrs = 2; /* back, as a new component */
-    cr_assert_str_eq(board_step(rd, &b, false), "{\"0\":{\"k\":{\"1\":{\"0\":4},\"kc\":2}},\"c\":{\"4\":{" CTR_S
-                                                ",\"0\":\"4\",\"1\":\"5\",\"2\":\"b\",\"r\":1}}}");
+    cr_assert_str_eq(board_step(rd, &b, false),
+                     "{\"0\":{\"k\":{\"1\":{\"0\":4},\"kc\":2}},\"c\":{\"4\":{" CTR_S
+                     ",\"0\":\"4\",\"1\":\"5\",\"2\":\"b\",\"r\":1}}}");
 
     b.show_extra = false;
     cr_assert_str_eq(board_step(rd, &b, false), "{\"1\":\"\"}");
@@ -899,9 +902,55 @@ Test(render, stateful_components_travel_under_c_by_cid)
 
     b.ctrs[0].label[0] = 'z'; /* a rejoin: the whole tree and every shown component */
     const char *again = board_step(rd, &b, true);
-    cr_assert(strstr(again, "\"c\":{\"1\":{" CTR_S ",\"0\":\"1\",\"1\":\"1\",\"2\":\"z\",\"r\":1},\"3\":{") != NULL,
+    cr_assert(strstr(again, "\"c\":{\"1\":{" CTR_S ",\"0\":\"1\",\"1\":\"1\",\"2\":\"z\",\"r\":1},\"3\":{") !=
+                  NULL,
               "%s", again);
     json_decref(client_tree);
     client_tree = NULL;
+    lv_rendered_free(rd);
+}
+
+/* ---- elements outside the fields the template declares are never taken as unchanged ---- */
+
+typedef struct {
+    int tick;      /* declared: its changes re-evaluate the list */
+    int hidden[2]; /* not declared (read through a helper, say): no snapshot keeps it current */
+} untracked;
+
+static const char *const untracked_s0[] = {"<ul>", "</ul>"};
+static const char *const untracked_s1[] = {"<li>", "</li>"};
+static const lv_tmpl untracked_t0 = LV_TMPL(untracked_s0), untracked_t1 = LV_TMPL(untracked_s1);
+static const lv_field untracked_fields[] = {LV_FIELD(untracked, tick)};
+
+static void untracked_render(lv_r *r, const void *state)
+{
+    const untracked *s = state;
+    lv_r_open(r, &untracked_t0);
+    if (lv_r_slot(r, BIT(0))) {
+        lv_r_for_begin(r, &untracked_t1);
+        for (int i = 0; i < 2; i++) {
+            if (lv_r_item_keep(r, &s->hidden[i], sizeof(int), 0))
+                continue;
+            if (lv_r_slot(r, 0))
+                lv_r_put(r, s->hidden[i]);
+        }
+        lv_r_for_end(r);
+    }
+    lv_r_close(r);
+}
+
+static const lv_template untracked_template = {"untracked.lv.html", untracked_fields, 1, untracked_render};
+
+Test(render, elements_in_undeclared_fields_are_always_rendered)
+{
+    untracked u = {0, {1, 1}};
+    lv_rendered *rd = lv_rendered_new(&untracked_template, sizeof(u));
+    full(rd, &u);
+    u.hidden[0] = 2;
+    u.tick++;
+    cr_assert_str_eq(diff(rd, &u), "{\"0\":{\"k\":{\"0\":{\"0\":\"2\"},\"kc\":2}}}");
+    u.hidden[0] = 1; /* back to the bytes of the first render's snapshot */
+    u.tick++;
+    cr_assert_str_eq(diff(rd, &u), "{\"0\":{\"k\":{\"0\":{\"0\":\"1\"},\"kc\":2}}}");
     lv_rendered_free(rd);
 }
