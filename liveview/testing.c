@@ -264,12 +264,21 @@ const char *lv_test_frames(lv_test *t)
     return t->frames.data ? t->frames.data : "";
 }
 
-int lv_test_click(lv_test *t, const char *event, const char *value_json)
+/* A click as the client sends it; cid > 0 when the element has phx-target of a component. */
+static int click(lv_test *t, const char *event, const char *value_json, long long cid)
 {
     json_t *value = value_json ? json_loads(value_json, 0, NULL) : json_pack("{s:s}", "value", "");
     if (value == NULL)
         return LV_EINVAL;
-    return push(t, "event", json_pack("{s:s,s:s,s:o}", "type", "click", "event", event, "value", value));
+    json_t *payload = json_pack("{s:s,s:s,s:o}", "type", "click", "event", event, "value", value);
+    if (cid > 0)
+        json_object_set_new(payload, "cid", json_integer(cid));
+    return push(t, "event", payload);
+}
+
+int lv_test_click(lv_test *t, const char *event, const char *value_json)
+{
+    return click(t, event, value_json, 0);
 }
 
 int lv_test_submit(lv_test *t, const char *event, const char *form)
@@ -354,12 +363,16 @@ int lv_test_element_click(lv_test *t, const char *selector)
     json_object_set_new(value, "value", json_string(v ? v : ""));
     char *text = json_dumps(value, JSON_COMPACT);
     json_decref(value);
-    int err = lv_test_click(t, event, text);
+    const char *target = lv_html_attr(&el, "phx-target");
+    char *end = NULL;
+    long long cid = target ? strtoll(target, &end, 10) : 0;
+    int err = click(t, event, text, end && *end == '\0' ? cid : 0);
     free(text);
     return err;
 }
 
-static int element_form(lv_test *t, const char *selector, const char *binding, const char *form, const char *target)
+static int element_form(lv_test *t, const char *selector, const char *binding, const char *form,
+                        const char *target)
 {
     lv_html_el el;
     if (!find(t, selector, &el))

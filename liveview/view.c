@@ -117,6 +117,40 @@ void lv__view_global_init(void)
 
 /* ---- talking to the client ---- */
 
+static void reply(lv_view *v, const char *ref, const char *status, const char *response, size_t n);
+
+void *lv_component_state(lv_view *v)
+{
+    const lv_template *tmpl;
+    const void *state;
+    if (v->event_cid <= 0 || v->rd == NULL || lv_rendered_component(v->rd, v->event_cid, &tmpl, &state) != 0)
+        return NULL;
+    return (void *)state; /* a member of the view's own state, which the view may change */
+}
+
+/* "cids_destroyed": the client dropped these components; answer with those freed. */
+static void components_destroyed(lv_view *v, const char *ref, const json_t *payload)
+{
+    const json_t *list = json_object_get(payload, "cids");
+    size_t n = json_array_size(list);
+    int64_t cids[256], freed[256];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 256; i++)
+        if (json_is_integer(json_array_get(list, i)))
+            cids[k++] = json_integer_value(json_array_get(list, i));
+    size_t nfreed = v->rd ? lv_rendered_cids_destroyed(v->rd, cids, k, freed) : 0;
+    lv_buf resp = LV_BUF_INIT;
+    lv_buf_puts(&resp, "{\"cids\":[");
+    for (size_t i = 0; i < nfreed; i++) {
+        if (i)
+            lv_buf_putc(&resp, ',');
+        lv_buf_put_i64(&resp, freed[i]);
+    }
+    lv_buf_puts(&resp, "]}");
+    reply(v, ref, "ok", resp.data, resp.len);
+    lv_buf_free(&resp);
+}
+
 void lv_page_title(lv_view *v, const char *title)
 {
     if (title == NULL)
@@ -252,8 +286,6 @@ static void reply(lv_view *v, const char *ref, const char *status, const char *r
     lv_buf_free(&frame);
 }
 
-static void reply(lv_view *v, const char *ref, const char *status, const char *response, size_t n);
-
 /* A navigation asked for by the callback: live_redirect / redirect replace the render. Returns
  * true when it answered (or pushed) and the render must not be sent. */
 static bool send_navigation(lv_view *v, const char *ref)
@@ -379,7 +411,9 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
         lv_crash("event frame: %s", err); /* the socket validated it already: this is a runtime bug */
     const char *event = json_string_value(json_object_get(m.payload, "event"));
     json_t *value = NULL;
-    if (strcmp(m.event, "event") != 0) {
+    if (strcmp(m.event, "cids_destroyed") == 0) {
+        components_destroyed(v, m.ref, m.payload);
+    } else if (strcmp(m.event, "event") != 0) {
         /* live_patch, cids_will_destroy, ...: acknowledged so no element stays locked */
         reply(v, m.ref, "ok", "{}", 2);
     } else if (event == NULL) {
@@ -391,11 +425,14 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
         reply(v, m.ref, "ok", "{}", 2);
     } else {
         lv__trace_note(lv__current_proc(), "event", event, 0, 0);
+        const json_t *cid = json_object_get(m.payload, "cid");
+        v->event_cid = json_is_integer(cid) ? json_integer_value(cid) : 0;
         int rc =
             v->def->handle_event ? v->def->handle_event(v, event, (const lv_value *)value) : LV_ENOTFOUND;
         if (rc == LV_ENOTFOUND)
             fprintf(stderr, "[salamander] %s: unknown event \"%s\" for view %s (%s): ignored\n", v->peer,
                     event, v->def->name, v->topic);
+        v->event_cid = 0;
         send_changes(v, m.ref);
     }
     json_decref(value);

@@ -50,6 +50,10 @@ lv_pid lv_view_pid(const lv_view *v);
 void lv_changed(lv_view *v, const void *field, size_t size);
 #define LV_CHANGED(v, field) lv_changed((v), &(field), sizeof(field))
 
+/* In handle_event: the state of the stateful component the event targets (phx-target={@myself}
+ * in the component's template), or NULL when it targets the view itself. */
+void *lv_component_state(lv_view *v);
+
 /* ---- talking to the client, from mount or a callback ---- */
 
 /* The page's <title> (the client adds its data-prefix/suffix). */
