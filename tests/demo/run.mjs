@@ -1,7 +1,8 @@
 // `make demo-test`: the "let it crash" talk, replayed headlessly against build/salamander with
 // --schedulers 1. Prints BENCH lines and exits non-zero, naming the step, when anything fails.
 // usage: node run.mjs BUILD_DIR
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -71,11 +72,15 @@ async function waitFor(step, what, ms) {
   fail(step, `not seen within ${ms} ms`);
 }
 
+// asynchronous, so the clicks measured meanwhile in this same process never wait for lvctl
+const lvctlAsync = async (...args) =>
+  (await promisify(execFile)(`${build}/lvctl`, ['--socket', admin, ...args], { encoding: 'utf8' })).stdout;
+
 async function successesPerSecond(seconds) {
   const samples = [];
   for (let i = 0; i < seconds * 2; i++) {
     await sleep(500);
-    samples.push(JSON.parse(lvctl('stats', '--json')).load_successes_per_s);
+    samples.push(JSON.parse(await lvctlAsync('stats', '--json')).load_successes_per_s);
   }
   return samples.reduce((a, b) => a + b, 0) / samples.length;
 }
