@@ -214,16 +214,7 @@ static void publish(lv_rt *rt, lv_proc *p)
 
 int lv_rt_spawn(lv_rt *rt, const char *name, lv_proc_fn fn, void *arg, lv_pid *out)
 {
-    lv_proc *p;
-    int err = spawn(rt, name, &p);
-    if (err)
-        return err;
-    p->fn = fn;
-    p->arg = arg;
-    if (out)
-        *out = p->pid;
-    publish(rt, p);
-    return 0;
+    return lv_rt_spawn_with_exit_hook(rt, name, fn, arg, NULL, NULL, out);
 }
 
 int lv_rt_spawn_with_exit_hook(lv_rt *rt, const char *name, lv_proc_fn fn, void *arg,

@@ -107,14 +107,19 @@ void lv__stack_put(lv__sched *s, lv__stack *st)
 
 /* ---- run queues ---- */
 
-void lv__sched_push_local(lv__sched *s, lv_proc *p)
+static void push_queue(lv__runq *q, lv_proc *p)
 {
     p->runq_next = NULL;
-    if (s->runq.tail)
-        s->runq.tail->runq_next = p;
+    if (q->tail)
+        q->tail->runq_next = p;
     else
-        s->runq.head = p;
-    s->runq.tail = p;
+        q->head = p;
+    q->tail = p;
+}
+
+void lv__sched_push_local(lv__sched *s, lv_proc *p)
+{
+    push_queue(&s->runq, p);
 }
 
 static lv_proc *pop_queue(lv__runq *q)
@@ -134,16 +139,6 @@ static lv_proc *pop_local(lv__sched *s)
 {
     lv_proc *p = pop_queue(&s->runq);
     return p ? p : pop_queue(&s->yieldq);
-}
-
-static void push_yielded(lv__sched *s, lv_proc *p)
-{
-    p->runq_next = NULL;
-    if (s->yieldq.tail)
-        s->yieldq.tail->runq_next = p;
-    else
-        s->yieldq.head = p;
-    s->yieldq.tail = p;
 }
 
 void lv__sched_report_stuck(lv__sched *s, uint64_t ran_ns)
@@ -251,7 +246,7 @@ uint64_t lv__proc_run(lv__sched *s, lv_proc *p, uint64_t t0)
         p->ctx = t.fctx;
         atomic_store(&p->preempted, 1);
         atomic_store(&p->state, LV__RUNNABLE);
-        push_yielded(s, p);
+        push_queue(&s->yieldq, p);
         s->yielded = true;
         break;
     case SWITCH_IDLE:
