@@ -118,7 +118,7 @@ async function suite() {
     assert(r.headers.get('x-content-type-options') === 'nosniff', 'nosniff');
   });
 
-  await test('bad joins: tampered or foreign tokens, a wrong CSRF token or another view's URL are refused', async () => {
+  await test('bad joins: tampered or foreign tokens, a wrong CSRF token or the URL of another view are refused', async () => {
     const page = await (await fetch(pass.base + '/thermostat')).text();
     const csrf = page.match(/name="csrf-token" content="([^"]+)"/)[1];
     const [, id, session, stat] = page.match(/<div id="([^"]+)" data-phx-main data-phx-session="([^"]+)" data-phx-static="([^"]+)"/);
