@@ -18,7 +18,10 @@ typedef struct {
     int nattrs;
 } selector;
 
-static bool ident_char(char c) { return isalnum((unsigned char)c) || c == '-' || c == '_'; }
+static bool ident_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '-' || c == '_';
+}
 
 static const char *copy_ident(const char *s, char *out, size_t cap)
 {
@@ -110,7 +113,8 @@ static const char *parse_tag(const char *p, lv_html_el *el)
             break;
         char name[48];
         size_t n = 0;
-        while (*p && !isspace((unsigned char)*p) && *p != '=' && *p != '>' && *p != '/' && n + 1 < sizeof(name))
+        while (*p && !isspace((unsigned char)*p) && *p != '=' && *p != '>' && *p != '/' &&
+               n + 1 < sizeof(name))
             name[n++] = *p++;
         name[n] = '\0';
         if (n == 0) {

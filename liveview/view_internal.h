@@ -13,7 +13,7 @@ struct lv_view {
     lv_rendered *rd;
     bool connected;
     int64_t event_cid; /* the component the event being handled targets (phx-target), or 0 */
-    bool joined; /* the join reply went out */
+    bool joined;       /* the join reply went out */
     lv_pid pid;
     lv_socket *sock;         /* connected views */
     struct lv_page_job *job; /* HTTP renders */

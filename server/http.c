@@ -165,8 +165,9 @@ static int load_bundle(lv_server *srv)
     const char *name = json_string_value(json_object_get(manifest, key));
     if (name == NULL || strchr(name, '/') != NULL) {
         fprintf(stderr, "salamander: cannot read the client bundle manifest %s: %s\n", path,
-                manifest ? (srv->cfg.official_client ? "no \"official.js\" entry" : "no \"salamander.js\" entry")
-                         : jerr.text);
+                manifest
+                    ? (srv->cfg.official_client ? "no \"official.js\" entry" : "no \"salamander.js\" entry")
+                    : jerr.text);
         json_decref(manifest);
         return -1;
     }

@@ -18,7 +18,10 @@ typedef struct {
     thermostat_mode mode;
     char clock[9];
 } thermostat;
-static const char *mode_name(thermostat_mode mode) { return mode == HEATING ? "heating" : "cooling"; }
+static const char *mode_name(thermostat_mode mode)
+{
+    return mode == HEATING ? "heating" : "cooling";
+}
 #include "examples/thermostat/thermostat.lv.h"
 
 typedef struct {

@@ -26,7 +26,8 @@ Test(token, tampering_and_other_keys_are_refused)
     for (size_t i = 0; i < tok.len; i += 7) {
         char saved = tok.data[i];
         tok.data[i] = saved == 'A' ? 'B' : 'A';
-        cr_assert_neq(lv_token_verify(key, tok.data, tok.len, 1000, 3600, &out), 0, "flipped byte %zu accepted", i);
+        cr_assert_neq(lv_token_verify(key, tok.data, tok.len, 1000, 3600, &out), 0,
+                      "flipped byte %zu accepted", i);
         tok.data[i] = saved;
     }
     cr_assert_eq(out.len, 0, "nothing is returned from a refused token");
