@@ -165,11 +165,11 @@ uint64_t lv_rt_wall_ms(lv_rt *rt)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The same clock as lv_rt_wall_ms: time() reads a coarse clock that lags the precise one by up
+ * to a tick, so a clock shown right after a second boundary could still show the last second. */
 time_t lv_rt_wall_time(lv_rt *rt)
 {
-    if (rt->cfg.virtual_clock) /* virtual time moves the wall clock too, so clocks tick in tests */
-        return rt->start_wall + (time_t)(rt->virtual_now / 1000u);
-    return time(NULL);
+    return (time_t)(lv_rt_wall_ms(rt) / 1000u);
 }
 
 uint64_t lv_rt_now_ms(lv_rt *rt)

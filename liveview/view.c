@@ -75,19 +75,12 @@ int lv_value_int(const lv_value *v, const char *key, int64_t *out)
 void lv_clock_now(char *buf)
 {
     lv_rt *rt = lv_self_rt();
-    time_t now = rt ? lv_rt_wall_time(rt) : time(NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    time_t now = rt ? lv_rt_wall_time(rt) : ts.tv_sec;
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(buf, 9, "%H:%M:%S", &tm);
-}
-
-uint64_t lv_clock_next_second(void)
-{
-    lv_rt *rt = lv_self_rt();
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t ms = rt ? lv_rt_wall_ms(rt) : (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    return 1000 - ms % 1000;
 }
 
 /* ---- jansson allocations follow the current process, so a crash frees them with its arena ---- */

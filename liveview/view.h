@@ -77,8 +77,5 @@ const lv_value *lv_value_get(const lv_value *v, const char *key);
 
 /* "HH:MM:SS" of the local time, for clocks. buf holds at least 9 bytes. */
 void lv_clock_now(char *buf);
-/* Milliseconds until the next wall-clock second: lv_send_after(lv_clock_next_second(), "tick")
- * keeps a clock on the second instead of drifting by each tick's latency. */
-uint64_t lv_clock_next_second(void);
 
 #endif

@@ -27,7 +27,7 @@ static void mount(lv_view *v, const lv_value *params)
     t->mode = COOLING;
     lv_clock_now(t->clock);
     if (lv_connected(v))
-        lv_send_after(lv_clock_next_second(), "tick", NULL);
+        lv_send_after(1000, "tick", NULL);
 }
 
 static int handle_event(lv_view *v, const char *event, const lv_value *payload)
@@ -50,7 +50,7 @@ static void handle_info(lv_view *v, const lv_msg *msg)
     thermostat *t = lv_state(v);
     if (strcmp(msg->tag, "tick") == 0) {
         lv_clock_now(t->clock);
-        lv_send_after(lv_clock_next_second(), "tick", NULL);
+        lv_send_after(1000, "tick", NULL);
     }
 }
 
