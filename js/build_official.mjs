@@ -40,9 +40,10 @@ export function mergeManifest(out, key, file) {
   renameSync(tmp, path);
 }
 
-export async function buildOfficial(out) {
+// One IIFE bundle, minified for the browser: its code, content-hashed file name and gzipped size.
+export async function bundle(entry, prefix) {
   const result = await build({
-    stdin: { contents: ENTRY, resolveDir: here, sourcefile: "official_entry.js", loader: "js" },
+    ...entry,
     bundle: true,
     format: "iife",
     minify: true,
@@ -54,17 +55,27 @@ export async function buildOfficial(out) {
   });
   const code = result.outputFiles[0].contents;
   const hash = createHash("sha256").update(code).digest("hex").slice(0, 12);
-  const name = `official.${hash}.js`;
-  const gz = gzipSync(code, { level: 9 }).length;
-  console.log(`official client bundle: ${code.length} bytes minified, ${gz} bytes gzipped (${join(out, name)})`);
+  return { code, name: `${prefix}.${hash}.js`, gz: gzipSync(code, { level: 9 }).length };
+}
 
+// Writes the bundle into OUTDIR atomically, records it in the manifest under `key` and removes
+// the older bundles of the same prefix.
+export function install(out, prefix, key, { code, name }) {
   mkdirSync(out, { recursive: true });
   const tmp = join(out, `.${name}.tmp`);
   writeFileSync(tmp, code);
   renameSync(tmp, join(out, name));
-  mergeManifest(out, "official.js", name);
-  for (const f of readdirSync(out)) if (/^official\.[0-9a-f]+\.js$/.test(f) && f !== name) rmSync(join(out, f));
-  return name;
+  mergeManifest(out, key, name);
+  const old = new RegExp(`^${prefix}\\.[0-9a-f]+\\.js$`);
+  for (const f of readdirSync(out)) if (old.test(f) && f !== name) rmSync(join(out, f));
+}
+
+export async function buildOfficial(out) {
+  const b = await bundle({ stdin: { contents: ENTRY, resolveDir: here, sourcefile: "official_entry.js", loader: "js" } },
+                         "official");
+  console.log(`official client bundle: ${b.code.length} bytes minified, ${b.gz} bytes gzipped (${join(out, b.name)})`);
+  install(out, "official", "official.js", b);
+  return b.name;
 }
 
 if (process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url) {

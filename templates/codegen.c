@@ -75,9 +75,7 @@ static void error(gen *g, const char *file, pos at, const char *fmt, ...)
         return; /* the first error is the one to fix */
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s:%d:%d: ", file, at.line, at.col);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    lvtc_verror(file, at, fmt, ap);
     va_end(ap);
     g->failed = true;
 }

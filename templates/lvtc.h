@@ -2,6 +2,7 @@
 #ifndef LVTC_H
 #define LVTC_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,5 +76,8 @@ int lvtc_parse(const char *file, const char *src, tree *out);
 /* Builds the C header in *c_out; returns 0, or -1 after printing the error. out_path names the
  * generated file in #line directives. */
 int lvtc_generate(const tree *t, const char *type, const char *out_path, lvtc_opts *opts, char **c_out);
+
+/* Prints "file:line:col: message": every lvtc error has this shape. */
+void lvtc_verror(const char *file, pos at, const char *fmt, va_list ap);
 
 #endif

@@ -19,13 +19,18 @@ typedef struct parser {
 static const char *const VOID_TAGS[] = {"area",  "base", "br",   "col",    "embed", "hr",  "img",
                                         "input", "link", "meta", "source", "track", "wbr", NULL};
 
+void lvtc_verror(const char *file, pos at, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s:%d:%d: ", file, at.line, at.col);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 static void fail(const char *file, pos at, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s:%d:%d: ", file, at.line, at.col);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    lvtc_verror(file, at, fmt, ap);
     va_end(ap);
 }
 

@@ -10,13 +10,7 @@
 #include "liveview/error.h"
 #include "liveview/form.h"
 
-#define CHECK(c)                                                                                             \
-    do {                                                                                                     \
-        if (!(c)) {                                                                                          \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c);                        \
-            abort();                                                                                         \
-        }                                                                                                    \
-    } while (0)
+#include "tests/fuzz/fuzz_check.h"
 
 /* Depth of containers; leaves must be strings. */
 static size_t check_tree(const json_t *j)

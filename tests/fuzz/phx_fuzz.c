@@ -9,13 +9,7 @@
 #include "liveview/error.h"
 #include "liveview/phx.h"
 
-#define CHECK(c)                                                                                             \
-    do {                                                                                                     \
-        if (!(c)) {                                                                                          \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c);                        \
-            abort();                                                                                         \
-        }                                                                                                    \
-    } while (0)
+#include "tests/fuzz/fuzz_check.h"
 
 /* Nesting as written, not as parsed: with duplicate keys jansson keeps only the last value, so
  * a deep value that a later duplicate replaces leaves no trace in the tree, yet the parser must

@@ -9,13 +9,7 @@
 #include "liveview/error.h"
 #include "server/ws_frame.h"
 
-#define CHECK(c)                                                                                             \
-    do {                                                                                                     \
-        if (!(c)) {                                                                                          \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c);                        \
-            abort();                                                                                         \
-        }                                                                                                    \
-    } while (0)
+#include "tests/fuzz/fuzz_check.h"
 
 typedef struct transcript {
     lv_buf log;
