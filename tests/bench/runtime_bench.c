@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "liveview/runtime.h"
+#include "tests/common/test_procs.h"
 
 static uint64_t now_ns(void)
 {
@@ -123,24 +124,6 @@ static void bench_msgs(void)
 
 /* ---- preemption ---- */
 
-static void spinner(void *arg)
-{
-    (void)arg;
-    uint64_t x = 1;
-    for (;;) {
-        x = x * 6364136223846793005u + 1442695040888963407u;
-        __asm__ volatile("" : "+r"(x));
-    }
-}
-
-static void ponger(void *arg)
-{
-    (void)arg;
-    const lv_msg *m;
-    while (lv_receive(&m, NULL, NULL, -1) == 0)
-        lv_send(m->from, "pong", NULL, 0);
-}
-
 #define ROUNDS 3000
 static uint64_t rtt[ROUNDS], late[ROUNDS];
 static _Atomic int pings_done;
@@ -201,58 +184,12 @@ static void bench_spinners(void)
 
 /* ---- crash kinds ---- */
 
-__attribute__((no_sanitize("undefined"))) static void crash_null(void *a)
-{
-    (void)a;
-    volatile int *p = NULL;
-    *p = 1;
-}
-static int deep(volatile int n)
-{
-    volatile char pad[512];
-    pad[0] = (char)n;
-    return n < 0 ? 0 : deep(n + 1) + pad[0];
-}
-static void crash_overflow(void *a)
-{
-    (void)a;
-    deep(1);
-}
-static void crash_fpe(void *a)
-{
-    (void)a;
-    int num = 1, den = 0, q;
-    __asm__ volatile("" : "+r"(num), "+r"(den));
-    __asm__ volatile("cltd; idivl %2" : "=a"(q) : "a"(num), "r"(den) : "edx");
-}
-static void crash_abort(void *a)
-{
-    (void)a;
-    abort();
-}
-static void crash_assert(void *a)
-{
-    assert(a == (void *)1);
-}
-static void crash_lv(void *a)
-{
-    (void)a;
-    lv_crash("on purpose");
-}
-static void crash_heap(void *a)
-{
-    (void)a;
-    for (;;)
-        lv_alloc(1 << 16);
-}
-
 static _Atomic int survived;
 
 static void crash_watcher(void *arg)
 {
     (void)arg;
-    lv_proc_fn kinds[] = {crash_lv,       crash_assert, crash_abort, crash_null,
-                          crash_overflow, crash_fpe,    crash_heap};
+    const lv_proc_fn *kinds = crashers;
     for (int i = 0; i < 7; i++) {
         lv_pid p;
         uint64_t ref;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "liveview/runtime.h"
+#include "tests/common/test_procs.h"
 #include "liveview/sanitizer.h"
 
 static uint64_t now_us(void)
@@ -14,24 +15,6 @@ static uint64_t now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void spinner(void *arg)
-{
-    (void)arg;
-    uint64_t x = 1;
-    for (;;) {
-        x = x * 6364136223846793005u + 1442695040888963407u;
-        __asm__ volatile("" : "+r"(x));
-    }
-}
-
-static void ponger(void *arg)
-{
-    (void)arg;
-    const lv_msg *m;
-    while (lv_receive(&m, NULL, NULL, -1) == 0)
-        lv_send(m->from, "pong", NULL, 0);
 }
 
 #define ROUNDS 400

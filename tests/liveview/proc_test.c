@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "liveview/runtime.h"
+#include "tests/common/test_procs.h"
 #include "liveview/sanitizer.h"
 
 static lv_rt *rt;
@@ -140,66 +141,6 @@ static void sleeper(void *arg)
     const lv_msg *m;
     lv_receive(&m, NULL, NULL, -1);
 }
-
-__attribute__((no_sanitize("undefined"))) static void crash_null(void *arg)
-{
-    (void)arg;
-    volatile int *p = NULL;
-    *p = 1;
-}
-
-static int recurse(volatile int n)
-{
-    volatile char pad[512];
-    pad[0] = (char)n;
-    if (n < 0)
-        return 0;
-    return recurse(n + 1) + pad[0];
-}
-static void crash_overflow(void *arg)
-{
-    (void)arg;
-    recurse(1);
-}
-
-static void crash_fpe(void *arg)
-{
-    (void)arg;
-    int num = 7, den = 0;
-    __asm__ volatile("" : "+r"(num), "+r"(den)); /* hide the zero from the optimizer */
-    int q;
-    __asm__ volatile("cltd; idivl %2" : "=a"(q) : "a"(num), "r"(den) : "edx");
-    (void)q;
-}
-
-static void crash_abort(void *arg)
-{
-    (void)arg;
-    abort();
-}
-
-static void crash_assert(void *arg)
-{
-    assert(arg == (void *)1);
-}
-
-static void crash_explicit(void *arg)
-{
-    (void)arg;
-    lv_crash("explicit crash %d", 7);
-}
-
-static void crash_heap(void *arg)
-{
-    (void)arg;
-    for (;;)
-        lv_alloc(64 * 1024);
-}
-
-static lv_proc_fn crashers[] = {crash_explicit, crash_assert, crash_abort, crash_null,
-                                crash_overflow, crash_fpe,    crash_heap};
-static const char *crash_reasons[] = {"crash",          "crash", "crash",     "crash",
-                                      "stack_overflow", "crash", "heap_limit"};
 
 static void monitor_all(void *arg)
 {

@@ -1,0 +1,95 @@
+/* Processes that tests and benchmarks of the runtime share: a spinner with no calls in its loop,
+ * a ponger, and one process per crash kind (with the exit reason each must produce). */
+#ifndef LV_TEST_PROCS_H
+#define LV_TEST_PROCS_H
+
+#include <assert.h>
+#include <stdlib.h>
+
+#include "liveview/runtime.h"
+
+#define LV_TEST_PROC __attribute__((unused)) static
+
+/* A tight arithmetic loop: only a signal can stop it. */
+LV_TEST_PROC void spinner(void *arg)
+{
+    (void)arg;
+    uint64_t x = 1;
+    for (;;) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        __asm__ volatile("" : "+r"(x));
+    }
+}
+
+/* Answers every message with "pong". */
+LV_TEST_PROC void ponger(void *arg)
+{
+    (void)arg;
+    const lv_msg *m;
+    while (lv_receive(&m, NULL, NULL, -1) == 0)
+        lv_send(m->from, "pong", NULL, 0);
+}
+
+__attribute__((no_sanitize("undefined"))) LV_TEST_PROC void crash_null(void *arg)
+{
+    (void)arg;
+    volatile int *p = NULL;
+    *p = 1;
+}
+
+LV_TEST_PROC int recurse(volatile int n)
+{
+    volatile char pad[512];
+    pad[0] = (char)n;
+    if (n < 0)
+        return 0;
+    return recurse(n + 1) + pad[0];
+}
+
+LV_TEST_PROC void crash_overflow(void *arg)
+{
+    (void)arg;
+    recurse(1);
+}
+
+LV_TEST_PROC void crash_fpe(void *arg)
+{
+    (void)arg;
+    int num = 7, den = 0;
+    __asm__ volatile("" : "+r"(num), "+r"(den)); /* hide the zero from the optimizer */
+    int q;
+    __asm__ volatile("cltd; idivl %2" : "=a"(q) : "a"(num), "r"(den) : "edx");
+    (void)q;
+}
+
+LV_TEST_PROC void crash_abort(void *arg)
+{
+    (void)arg;
+    abort();
+}
+
+LV_TEST_PROC void crash_assert(void *arg)
+{
+    assert(arg == (void *)1);
+}
+
+LV_TEST_PROC void crash_explicit(void *arg)
+{
+    (void)arg;
+    lv_crash("explicit crash %d", 7);
+}
+
+LV_TEST_PROC void crash_heap(void *arg)
+{
+    (void)arg;
+    for (;;)
+        lv_alloc(64 * 1024);
+}
+
+/* The seven crash kinds of the runtime issue, and the reason DOWN must carry for each. */
+__attribute__((unused)) static lv_proc_fn crashers[] = {crash_explicit, crash_assert, crash_abort, crash_null,
+                                                        crash_overflow, crash_fpe,    crash_heap};
+__attribute__((unused)) static const char *crash_reasons[] = {"crash",          "crash", "crash",     "crash",
+                                                              "stack_overflow", "crash", "heap_limit"};
+
+#endif
