@@ -11,18 +11,8 @@
 #include "liveview/phx.h"
 #include "liveview/render.h"
 
-/* The thermostat's state and helper, exactly as examples/thermostat/thermostat.c has them. */
-typedef enum { COOLING, HEATING } thermostat_mode;
-typedef struct {
-    int temp;
-    thermostat_mode mode;
-    char clock[9];
-} thermostat;
-static const char *mode_name(thermostat_mode mode)
-{
-    return mode == HEATING ? "heating" : "cooling";
-}
-#include "examples/thermostat/thermostat.lv.h"
+/* The thermostat view itself: its state, helper and compiled template. */
+#include "examples/thermostat/thermostat.c"
 
 typedef struct {
     int id;
