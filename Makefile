@@ -61,17 +61,18 @@ $(BUILD)/opt/%.o: %.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# The runtime's code goes into its own section, so the preemption handler can tell runtime
-# code (never interrupted) from application code (liveview/preempt.c).
+# The runtime's and the server's code go into their own section, so the preemption handler can
+# tell runtime code (never interrupted) from application code (liveview/preempt.c).
 LVRT_SECTIONS := .text .text.unlikely .text.hot .text.startup
 LVRT_RENAME   := $(foreach s,$(LVRT_SECTIONS),--rename-section $(s)=lvrt,alloc,load,readonly,code,contents)
 
-$(BUILD)/opt/liveview/%.o: liveview/%.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
+LVRT_SRC := $(LV_SRC) $(wildcard server/*.c)
+$(call obj,opt,$(LVRT_SRC)): $(BUILD)/opt/%.o: %.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
 	@objcopy $(LVRT_RENAME) $@
 
-$(BUILD)/asan/liveview/%.o: liveview/%.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
+$(call obj,asan,$(LVRT_SRC)): $(BUILD)/asan/%.o: %.c $(GEN_HDRS) | $(BUILD)/.apt-stamp
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(BASE) -O1 $(SAN) -MMD -MP -c $< -o $@
 	@objcopy $(LVRT_RENAME) $@

@@ -53,6 +53,7 @@ void lv_rt_sched_stats(lv_rt *rt, int index, lv_sched_stats *out)
     out->busy_ns = atomic_load_explicit(&s->busy_ns, memory_order_relaxed);
     out->preemptions = atomic_load_explicit(&s->preemptions, memory_order_relaxed);
     out->preempt_refused = atomic_load_explicit(&s->preempt_refused, memory_order_relaxed);
+    out->handoffs = atomic_load_explicit(&s->handoffs, memory_order_relaxed);
 }
 
 size_t lv_rt_process_count(lv_rt *rt)

@@ -140,10 +140,15 @@ void lv__preempt_add_code(uintptr_t lo, uintptr_t hi)
     atomic_store(&nmodules, i + 1); /* published last: the handler never sees half an entry */
 }
 
-static bool safe_point(uintptr_t pc)
+bool lv__preempt_is_runtime_code(uintptr_t pc)
+{
+    return pc >= code.rt_lo && pc < code.rt_hi;
+}
+
+bool lv__preempt_is_app_code(uintptr_t pc)
 {
     if (pc >= code.exe_lo && pc < code.exe_hi)
-        return !(pc >= code.rt_lo && pc < code.rt_hi);
+        return !lv__preempt_is_runtime_code(pc);
     int n = atomic_load_explicit(&nmodules, memory_order_acquire);
     for (int i = 0; i < n; i++)
         if (pc >= atomic_load_explicit(&modules[i].lo, memory_order_relaxed) &&
@@ -158,8 +163,10 @@ LV_NO_ASAN __attribute__((no_sanitize("undefined"))) static void on_preempt(int 
     (void)signo;
     (void)si;
     lv__sched *s = lv__current_sched();
-    lv_proc *p = s ? s->current : NULL;
     ucontext_t *uc = ctx;
+    if (s != NULL && !s->exiled && atomic_load_explicit(&s->exile_request, memory_order_relaxed) != NULL)
+        s = lv__handoff_on_signal(s, uc); /* blocked: the thread leaves its scheduler (handoff.c) */
+    lv_proc *p = s ? s->current : NULL;
     lv__query *q = s ? atomic_load(&s->sample) : NULL;
     if (q && p && p->pid == q->pid && atomic_compare_exchange_strong(&s->sample, &q, NULL)) {
         q->nframes = lv_fault_capture(uc, q->frames, LV_MAX_FRAMES); /* it is running: unwind right here */
@@ -170,7 +177,7 @@ LV_NO_ASAN __attribute__((no_sanitize("undefined"))) static void on_preempt(int 
     uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
     uintptr_t lo = (uintptr_t)p->stack->base + 4096, hi = (uintptr_t)p->stack->base + p->stack->size;
-    if (sp <= lo + 4096 + code.xsave_size || sp > hi || !safe_point(pc)) {
+    if (sp <= lo + 4096 + code.xsave_size || sp > hi || !lv__preempt_is_app_code(pc)) {
         atomic_fetch_add_explicit(&s->preempt_refused, 1, memory_order_relaxed);
         return;
     }
@@ -268,6 +275,7 @@ static void *sysmon_main(void *arg)
         goto Exit;
     long idle_ticks = 0;
     while (!atomic_load(&rt->sysmon_stop)) {
+        lv__handoff_prod_exiles(rt);
         int nfds = 0;
         uint64_t start = lv__now_ns();
         int running = 0;
@@ -298,12 +306,17 @@ static void *sysmon_main(void *arg)
             lv__sched *s = &rt->scheds[i];
             uint64_t since = atomic_load_explicit(&s->running_since_ns, memory_order_acquire);
             uint64_t seq = atomic_load_explicit(&s->dispatch_seq, memory_order_relaxed);
-            if (since == 0 || since > now)
+            bool live = since != 0 && since <= now;
+            if (lv__handoff_check(rt, s, live ? now - since : 0) || !live)
                 continue;
             uint64_t ran = now - since;
             bool io = fds[i].fd >= 0 && (fds[i].revents & POLLIN);
             if (ran >= SLICE_NS || (ran >= SHARE_NS && work_waiting(s, lv__sched_now_ms(s), io))) {
-                lv__preempt_signal(s);
+                /* a thread blocked in the kernel cannot be preempted: a signal would only cut its
+                 * call short (EINTR); the hand-off above deals with it */
+                char state = ran >= SLICE_NS ? lv__thread_state(s->tid) : 'R';
+                if (state != 'S' && state != 'D')
+                    lv__preempt_signal(s);
                 if (ran >= STUCK_NS && seen_seq[i] != seq) {
                     seen_seq[i] = seq;
                     lv__sched_report_stuck(s, ran);

@@ -177,7 +177,7 @@ static lv__sched *pick_sched(lv_rt *rt)
 {
     lv__sched *cur = lv__current_sched();
     if (cur != NULL && cur->rt == rt)
-        return cur;
+        return cur->exiled ? cur->home : cur; /* an exile queues it remotely, like any thread */
     unsigned i = atomic_fetch_add(&rt->spawn_rr, 1);
     return &rt->scheds[i % (unsigned)rt->nsched];
 }

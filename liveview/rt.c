@@ -36,6 +36,8 @@ int lv_rt_new(const lv_rt_config *cfg, lv_rt **out)
     }
     pthread_mutex_init(&rt->table_lock, NULL);
     pthread_mutex_init(&rt->names_lock, NULL);
+    pthread_mutex_init(&rt->threads_lock, NULL);
+    pthread_cond_init(&rt->threads_cond, NULL);
     for (unsigned i = 0; i < LV__STRIPES; i++) {
         pthread_mutex_init(&rt->stripes[i], NULL);
         pthread_mutex_init(&rt->watch_stripes[i], NULL);
@@ -72,7 +74,7 @@ int lv_rt_start(lv_rt *rt)
     if (rt->cfg.schedulers == 0 || rt->started)
         return 0;
     for (int i = 0; i < rt->nsched; i++) {
-        int err = lv__sched_start(&rt->scheds[i]);
+        int err = lv__sched_assign(rt, &rt->scheds[i]);
         if (err)
             return err;
     }
@@ -108,6 +110,7 @@ void lv_rt_free(lv_rt *rt)
     if (rt->started)
         for (int i = 0; i < rt->nsched; i++)
             lv__sched_stop(&rt->scheds[i]);
+    lv__threads_join(rt);
     lv__sysmon_stop(rt);
     kill_all(rt);
     for (int i = 0; i < rt->nsched; i++)
@@ -122,6 +125,8 @@ void lv_rt_free(lv_rt *rt)
     }
     pthread_mutex_destroy(&rt->table_lock);
     pthread_mutex_destroy(&rt->names_lock);
+    pthread_mutex_destroy(&rt->threads_lock);
+    pthread_cond_destroy(&rt->threads_cond);
     for (unsigned i = 0; i < LV__STRIPES; i++) {
         pthread_mutex_destroy(&rt->stripes[i]);
         pthread_mutex_destroy(&rt->watch_stripes[i]);

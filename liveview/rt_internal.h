@@ -100,6 +100,7 @@ struct lv_proc {
     _Atomic size_t st_mailbox, st_memory;
     _Atomic int preempted;
     _Atomic(struct lv__trace *) trace;
+    int home_why; /* how it left a thread that lost its scheduler (see lv__sched.returned) */
 };
 
 typedef struct lv__trace {
@@ -126,10 +127,20 @@ typedef struct lv__runq {
     lv_proc *head, *tail;
 } lv__runq;
 
+/* An OS thread that runs schedulers (Go's M; a scheduler is its P). A thread whose process
+ * blocks in a system call or a library loop loses its scheduler to another thread, finishes
+ * that one process as an "exile", sends it home and then waits as a spare. */
+typedef struct lv__thread {
+    struct lv__thread *next;       /* every thread of the runtime */
+    struct lv__thread *next_spare; /* threads waiting for a scheduler */
+    pthread_t handle;
+    lv_rt *rt;
+    lv__sched *assigned; /* the scheduler to run next; guarded by rt->threads_lock */
+} lv__thread;
+
 struct lv__sched {
     lv_rt *rt;
     int index;
-    pthread_t thread;
     void *loop; /* h2o_loop_t* */
     void *queue, *receiver;
     lv__runq runq;             /* new and woken processes: served first */
@@ -157,9 +168,20 @@ struct lv__sched {
     _Atomic uint64_t dispatch_seq;
     _Atomic lv_pid running_pid;
     _Atomic uint64_t next_timer_ms; /* 0: none */
-    _Atomic uint64_t preemptions, preempt_refused;
+    _Atomic uint64_t preemptions, preempt_refused, handoffs;
     _Atomic(lv__query *) queries; /* backtrace requests */
     _Atomic(lv__query *) sample;  /* the one the signal handler answers for a running process */
+    /* hand-off of a blocked thread's scheduler (see preempt.c) */
+    bool hook_done;                      /* the transport's per-scheduler start hook has run */
+    _Atomic(lv__sched *) exile_request;  /* prepared by the monitor, taken by the signal handler */
+    _Atomic(lv__sched *) exile_ready;    /* the handler moved the thread out: hand this one over */
+    _Atomic(lv_proc *) returned;         /* processes coming back from an exiled thread */
+    /* set only in an exile: the private stand-in of a thread that lost its scheduler */
+    bool exiled;
+    lv__sched *home;
+    struct lv__sched *next_exile;
+    uint64_t exile_seq;   /* the dispatch the request was made for */
+    bool handed_over;     /* the monitor has listed it and given its scheduler a new thread */
 };
 
 typedef struct lv__slot {
@@ -199,6 +221,12 @@ struct lv_rt {
     uint64_t start_ns;
     time_t start_wall;
     bool started;
+    /* threads: schedulers' and spares (guarded by threads_lock) */
+    pthread_mutex_t threads_lock;
+    pthread_cond_t threads_cond;
+    lv__thread *threads, *spares;
+    lv__sched *exiles; /* threads running a process whose scheduler moved on */
+    bool threads_stop;
     pthread_t sysmon;
     _Atomic int sysmon_stop;
     bool sysmon_running;
@@ -229,7 +257,8 @@ lv__timer *lv__timer_add(lv__sched *s, lv_proc *owner, uint64_t ms, const char *
 void lv__timer_remove(lv__sched *s, lv__timer *t);
 uint64_t lv__sched_now_ms(lv__sched *s);
 int lv__sched_init(lv_rt *rt, lv__sched *s, int index);
-int lv__sched_start(lv__sched *s);
+lv__sched *lv__sched_run(lv__sched *s);
+void lv__sched_set_current(lv__sched *s);
 void lv__sched_stop(lv__sched *s);
 void lv__sched_dispose(lv__sched *s);
 void lv__enter_caller_thread(lv__sched *s);
@@ -246,6 +275,16 @@ void lv__proc_account(lv_proc *p, uint64_t ran_ns, uint64_t now_ns);
 size_t lv__page_size(void);
 void lv__rt_set_sched_start_hook(lv_rt *rt, void (*fn)(void *ctx, int index, void *loop), void *ctx);
 void lv__sched_push_local(lv__sched *s, lv_proc *p);
+void lv__proc_go_home(void);
+int lv__sched_assign(lv_rt *rt, lv__sched *s);
+void lv__threads_join(lv_rt *rt);
+bool lv__handoff_check(lv_rt *rt, lv__sched *s, uint64_t ran_ns);
+void lv__handoff_dispose(lv__sched *s);
+void lv__handoff_prod_exiles(lv_rt *rt);
+lv__sched *lv__handoff_on_signal(lv__sched *s, void *ucontext);
+bool lv__preempt_is_app_code(uintptr_t pc);
+bool lv__preempt_is_runtime_code(uintptr_t pc);
+char lv__thread_state(int tid);
 void lv__sched_run_ready(lv__sched *s);
 lv__stack *lv__stack_get(lv__sched *s);
 void lv__stack_put(lv__sched *s, lv__stack *st);

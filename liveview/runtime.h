@@ -148,6 +148,7 @@ typedef struct lv_sched_stats {
     uint64_t busy_ns;         /* time spent running processes since start */
     uint64_t preemptions;     /* processes preempted */
     uint64_t preempt_refused; /* signals that found no safe point (runtime or library code) */
+    uint64_t handoffs;        /* times a process blocked its thread and the scheduler moved on */
 } lv_sched_stats;
 
 int lv_rt_schedulers(lv_rt *rt);

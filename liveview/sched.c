@@ -14,7 +14,8 @@
 #include "liveview/rt_internal.h"
 #include "liveview/sanitizer.h"
 
-static _Thread_local lv__sched *tls_sched;
+/* volatile: the preemption handler moves a thread out of its scheduler (see handoff.c) */
+static _Thread_local lv__sched *volatile tls_sched;
 
 uint64_t lv__now_ns(void)
 {
@@ -150,8 +151,24 @@ void lv__sched_report_stuck(lv__sched *s, uint64_t ran_ns)
             (unsigned long long)(ran_ns / 1000000));
 }
 
+static void after_switch(lv__sched *s, lv_proc *p, int why);
+
+/* Processes whose thread lost this scheduler while they ran finish their switch here, on the
+ * scheduler's own thread, as if they had just switched out of it. */
+static void take_returned(lv__sched *s)
+{
+    lv_proc *p = atomic_exchange_explicit(&s->returned, NULL, memory_order_acquire);
+    while (p) {
+        lv_proc *n = p->runq_next;
+        after_switch(s, p, p->home_why);
+        p = n;
+    }
+}
+
 static void drain_remote(lv__sched *s)
 {
+    if (atomic_load_explicit(&s->returned, memory_order_relaxed) != NULL)
+        take_returned(s);
     lv_proc *list = atomic_exchange_explicit(&s->remote, NULL, memory_order_acquire);
     lv_proc *rev = NULL;
     while (list) { /* pushed LIFO: reverse to keep wake-up order */
@@ -173,6 +190,15 @@ void lv__sched_wake(lv__sched *s)
         h2o_multithread_send_message(s->receiver, NULL);
 }
 
+/* Pushes p on a list that other threads push to and the owner takes whole (LIFO). */
+static void push_shared(_Atomic(lv_proc *) *list, lv_proc *p)
+{
+    lv_proc *head = atomic_load_explicit(list, memory_order_relaxed);
+    do {
+        p->runq_next = head;
+    } while (!atomic_compare_exchange_weak_explicit(list, &head, p, memory_order_release, memory_order_relaxed));
+}
+
 /* Puts a process that became runnable on its scheduler's queue, from any thread. */
 void lv__make_runnable(lv_proc *p)
 {
@@ -181,17 +207,13 @@ void lv__make_runnable(lv_proc *p)
         lv__sched_push_local(s, p);
         return;
     }
-    lv_proc *head = atomic_load_explicit(&s->remote, memory_order_relaxed);
-    do {
-        p->runq_next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&s->remote, &head, p, memory_order_release,
-                                                    memory_order_relaxed));
+    push_shared(&s->remote, p);
     lv__sched_wake(s);
 }
 
 /* ---- dispatch ---- */
 
-enum { SWITCH_WAIT = 1, SWITCH_YIELD, SWITCH_IDLE, SWITCH_EXIT };
+enum { SWITCH_WAIT = 1, SWITCH_YIELD, SWITCH_IDLE, SWITCH_EXIT, SWITCH_HOME };
 
 static void proc_entry(lv__transfer t);
 
@@ -225,44 +247,62 @@ uint64_t lv__proc_run(lv__sched *s, lv_proc *p, uint64_t t0)
     LV_ASAN_START_SWITCH(&fake, (char *)p->stack->base + page, p->stack->size - page);
     lv__transfer t = jump_fcontext(p->ctx, p);
     LV_ASAN_FINISH_SWITCH(fake, NULL, NULL);
-    atomic_store_explicit(&s->running_since_ns, 0, memory_order_release);
     uint64_t t1 = lv__now_ns(), dt = t1 - t0;
-    s->current = NULL;
+    intptr_t why = (intptr_t)t.data;
+    if (why != SWITCH_IDLE && why != SWITCH_EXIT)
+        p->ctx = t.fctx;
     atomic_fetch_add_explicit(&s->busy_ns, dt, memory_order_relaxed);
     lv__proc_account(p, dt, t1);
-    intptr_t why = (intptr_t)t.data;
+    lv__sched *self = tls_sched;
+    if (self != s) { /* this thread lost s while p ran: send p home, touch nothing of s's */
+        self->current = NULL;
+        p->home_why = (int)why;
+        push_shared(&s->returned, p);
+        lv__sched_wake(s);
+        return t1;
+    }
+    atomic_store_explicit(&s->running_since_ns, 0, memory_order_release);
+    s->current = NULL;
+    after_switch(s, p, (int)why);
+    return t1;
+}
+
+static void wait_for_mail(lv__sched *s, lv_proc *p)
+{
+    atomic_store(&p->state, LV__WAITING);
+    /* a message may have arrived between the mailbox check and the state change */
+    if (atomic_load(&p->inbox) != NULL || atomic_load(&p->kill_requested)) {
+        int expected = LV__WAITING;
+        if (atomic_compare_exchange_strong(&p->state, &expected, LV__RUNNABLE))
+            lv__sched_push_local(s, p);
+    }
+}
+
+/* What a process's switch out of the scheduler means for it, on its scheduler's thread. */
+static void after_switch(lv__sched *s, lv_proc *p, int why)
+{
     switch (why) {
     case SWITCH_WAIT:
-        p->ctx = t.fctx;
-        atomic_store(&p->state, LV__WAITING);
-        /* a message may have arrived between the mailbox check and the state change */
-        if (atomic_load(&p->inbox) != NULL || atomic_load(&p->kill_requested)) {
-            int expected = LV__WAITING;
-            if (atomic_compare_exchange_strong(&p->state, &expected, LV__RUNNABLE))
-                lv__sched_push_local(s, p);
-        }
+        wait_for_mail(s, p);
         break;
     case SWITCH_YIELD:
-        p->ctx = t.fctx;
         atomic_store(&p->preempted, 1);
         atomic_store(&p->state, LV__RUNNABLE);
         push_queue(&s->yieldq, p);
         s->yielded = true;
         break;
+    case SWITCH_HOME: /* it came back from an exiled thread mid-call: resume it first */
+        atomic_store(&p->state, LV__RUNNABLE);
+        push_queue(&s->runq, p);
+        break;
     case SWITCH_IDLE:
         lv__stack_put(s, p->stack);
         p->stack = NULL;
-        atomic_store(&p->state, LV__WAITING);
-        if (atomic_load(&p->inbox) != NULL || atomic_load(&p->kill_requested)) {
-            int expected = LV__WAITING;
-            if (atomic_compare_exchange_strong(&p->state, &expected, LV__RUNNABLE))
-                lv__sched_push_local(s, p);
-        }
+        wait_for_mail(s, p);
         break;
     case SWITCH_EXIT:
     default: lv__proc_destroy(p); break;
     }
-    return t1;
 }
 
 /* Leaves the current process for the scheduler; returns when the scheduler resumes it. */
@@ -288,6 +328,15 @@ void lv__proc_wait(void)
 void lv__proc_yield(void)
 {
     switch_out(SWITCH_YIELD);
+}
+
+/* Called by the runtime before it touches its scheduler's loop, timers or queues: a process
+ * whose thread lost its scheduler (an exile) first moves back to that scheduler's thread. */
+void lv__proc_go_home(void)
+{
+    lv__sched *s = tls_sched;
+    if (s != NULL && s->exiled && s->current != NULL)
+        switch_out(SWITCH_HOME);
 }
 
 _Noreturn void lv__proc_switch_exit(void)
@@ -336,6 +385,8 @@ static size_t run_ready(lv__sched *s)
         s->yielded = false;
         now = lv__proc_run(s, p, now);
         n++;
+        if (tls_sched != s)
+            return n; /* this thread was moved out of s while p ran; s runs elsewhere now */
         if (s->yielded && s->receiver != NULL && s->rt->cfg.schedulers > 0) {
             /* a process was preempted: let waiting sockets and timers in before it resumes */
             h2o_evloop_run(s->loop, 0);
@@ -362,34 +413,44 @@ static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
     (void)messages;
 }
 
-static void *sched_main(void *arg)
+/* Runs scheduler s on the calling thread until it stops or the thread loses it (handoff.c);
+ * returns the thread's stand-in in the second case, NULL in the first. */
+lv__sched *lv__sched_run(lv__sched *s)
 {
-    lv__sched *s = arg;
     tls_sched = s;
     s->tid = (int)gettid();
     char name[16];
     snprintf(name, sizeof(name), "sched-%d", s->index); /* lvload and top show which thread is busy */
     pthread_setname_np(pthread_self(), name);
-    s->epfd = lv__loop_epoll_fd(s->loop);
-    lv_fault_thread_init();
-    if (s->rt->on_sched_start)
-        s->rt->on_sched_start(s->rt->on_sched_start_ctx, s->index, s->loop);
+    if (!s->hook_done) {
+        s->hook_done = true;
+        s->epfd = lv__loop_epoll_fd(s->loop);
+        if (s->rt->on_sched_start)
+            s->rt->on_sched_start(s->rt->on_sched_start_ctx, s->index, s->loop);
+    }
     while (!atomic_load(&s->stop)) {
         run_ready(s);
+        if (tls_sched != s)
+            break;
         uint64_t now = lv__sched_now_ms(s);
         int64_t wait = lv__timers_next_ms(s, now);
         atomic_store_explicit(&s->next_timer_ms, wait < 0 ? 0 : now + (uint64_t)wait, memory_order_relaxed);
         atomic_store(&s->sleeping, 1);
-        if (atomic_load(&s->remote) != NULL || s->runq.head != NULL)
+        if (atomic_load(&s->remote) != NULL || atomic_load(&s->returned) != NULL || s->runq.head != NULL)
             wait = 0;
         if (wait < 0 || wait > 1000)
             wait = 1000;
         h2o_evloop_run(s->loop, (int32_t)wait);
         atomic_store(&s->sleeping, 0);
     }
+    lv__sched *self = tls_sched;
     tls_sched = NULL;
-    lv_fault_thread_dispose();
-    return NULL;
+    return self == s ? NULL : self;
+}
+
+void lv__sched_set_current(lv__sched *s)
+{
+    tls_sched = s;
 }
 
 int lv__sched_init(lv_rt *rt, lv__sched *s, int index)
@@ -407,22 +468,16 @@ int lv__sched_init(lv_rt *rt, lv__sched *s, int index)
     return 0;
 }
 
-int lv__sched_start(lv__sched *s)
-{
-    int err = pthread_create(&s->thread, NULL, sched_main, s);
-    return err ? LV_EIO : 0;
-}
-
 void lv__sched_stop(lv__sched *s)
 {
     atomic_store(&s->stop, 1);
     atomic_store(&s->sleeping, 1);
     lv__sched_wake(s);
-    pthread_join(s->thread, NULL);
 }
 
 void lv__sched_dispose(lv__sched *s)
 {
+    lv__handoff_dispose(s);
     while (s->stack_pool) {
         lv__stack *st = s->stack_pool;
         s->stack_pool = st->next;

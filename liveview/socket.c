@@ -105,6 +105,7 @@ lv_pid lv_socket_channel_pid(lv_socket *s, const char *topic)
 
 void lv__socket_send(lv_socket *s, const char *frame, size_t len)
 {
+    lv__proc_go_home(); /* the transport belongs to the scheduler's thread */
     if (!s->gone)
         s->ops->send(s->ctx, frame, len);
 }

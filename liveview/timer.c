@@ -36,6 +36,7 @@ static void wheel_unlink(lv__sched *s, lv__timer *t)
 
 lv__timer *lv__timer_add(lv__sched *s, lv_proc *owner, uint64_t ms, const char *tag)
 {
+    lv__proc_go_home(); /* the wheel belongs to s's thread */
     lv__timer *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return NULL;
@@ -59,6 +60,7 @@ lv__timer *lv__timer_add(lv__sched *s, lv_proc *owner, uint64_t ms, const char *
 
 void lv__timer_remove(lv__sched *s, lv__timer *t)
 {
+    lv__proc_go_home();
     wheel_unlink(s, t);
 }
 
@@ -125,6 +127,7 @@ int lv_send_after(uint64_t ms, const char *tag, uint64_t *ref)
     lv_proc *p = lv__current_proc();
     if (p == NULL || tag == NULL || strlen(tag) >= sizeof(((lv__timer *)0)->tag))
         return LV_EINVAL;
+    lv__proc_go_home(); /* the scheduler's thread fires these timers: no sharing p->timers */
     lv__timer *t = lv__timer_add(p->sched, p, ms, tag);
     if (t == NULL)
         return LV_ENOMEM;
@@ -140,6 +143,7 @@ int lv_cancel_timer(uint64_t ref)
     lv_proc *p = lv__current_proc();
     if (p == NULL)
         return LV_EINVAL;
+    lv__proc_go_home();
     for (lv__timer **pp = &p->timers; *pp; pp = &(*pp)->pnext) {
         lv__timer *t = *pp;
         if (t->ref == ref) {

@@ -15,12 +15,7 @@
 #include "liveview/runtime.h"
 #include "tests/common/test_procs.h"
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#define now_ns test_now_ns
 
 static lv_rt *caller_rt(void)
 {
@@ -125,51 +120,25 @@ static void bench_msgs(void)
 /* ---- preemption ---- */
 
 #define ROUNDS 3000
-static uint64_t rtt[ROUNDS], late[ROUNDS];
-static _Atomic int pings_done;
-
-static void pinger(void *arg)
-{
-    lv_pid pong = *(lv_pid *)arg;
-    const lv_msg *m;
-    for (int i = 0; i < ROUNDS; i++) {
-        uint64_t t0 = now_ns();
-        lv_send(pong, "ping", NULL, 0);
-        lv_receive(&m, NULL, NULL, -1);
-        uint64_t t1 = now_ns();
-        rtt[i] = t1 - t0;
-        lv_receive(&m, NULL, NULL, 1);
-        uint64_t slept = now_ns() - t1;
-        late[i] = slept > 1000000u ? slept - 1000000u : 0;
-    }
-    atomic_store(&pings_done, 1);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void bench_spinners(void)
 {
-    lv_rt_config cfg;
-    lv_rt_config_defaults(&cfg);
-    cfg.schedulers = 1;
-    lv_rt *rt;
-    if (lv_rt_new(&cfg, &rt) != 0 || lv_rt_start(rt) != 0)
+    lv_rt *rt = test_rt_started(1);
+    if (rt == NULL)
         abort();
-    lv_pid spin[4], pong;
+    lv_pid spin[4];
+    static uint64_t rtt[ROUNDS], late[ROUNDS];
+    static test_pinger ping = {.rounds = ROUNDS, .rtt_ns = rtt, .late_ns = late};
     for (int i = 0; i < 4; i++)
         lv_rt_spawn(rt, "spinner", spinner, NULL, &spin[i]);
-    lv_rt_spawn(rt, "ponger", ponger, NULL, &pong);
-    lv_rt_spawn(rt, "pinger", pinger, &pong, NULL);
+    lv_rt_spawn(rt, "ponger", ponger, NULL, &ping.pong);
+    lv_rt_spawn(rt, "pinger", timed_pinger, &ping, NULL);
     uint64_t deadline = now_ns() + 60000000000u;
-    while (!atomic_load(&pings_done) && now_ns() < deadline) {
+    while (atomic_load(&ping.done) < ROUNDS && now_ns() < deadline) {
         struct timespec ts = {0, 20000000};
         nanosleep(&ts, NULL);
     }
-    if (!atomic_load(&pings_done)) {
+    if (atomic_load(&ping.done) < ROUNDS) {
         printf("BENCH runtime.spinner_p99_ms inf ms (the ping-pong starved)\n");
     } else {
         qsort(rtt, ROUNDS, sizeof(rtt[0]), cmp_u64);

@@ -4,7 +4,9 @@
 #define LV_TEST_PROCS_H
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "liveview/runtime.h"
 
@@ -18,6 +20,63 @@ LV_TEST_PROC void spinner(void *arg)
     for (;;) {
         x = x * 6364136223846793005u + 1442695040888963407u;
         __asm__ volatile("" : "+r"(x));
+    }
+}
+
+LV_TEST_PROC uint64_t test_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A started runtime with that many scheduler threads, or NULL. */
+LV_TEST_PROC lv_rt *test_rt_started(int schedulers)
+{
+    lv_rt_config cfg;
+    lv_rt_config_defaults(&cfg);
+    cfg.schedulers = schedulers;
+    lv_rt *rt;
+    if (lv_rt_new(&cfg, &rt) != 0)
+        return NULL;
+    if (lv_rt_start(rt) != 0) {
+        lv_rt_free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+LV_TEST_PROC int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A ping-pong measured from one side: `rounds` round trips to pong, each followed by a 1 ms
+ * pause (a timer wake-up); rtt_ns gets the round trips, late_ns (optional) how late each
+ * wake-up was, done the rounds finished so far. */
+typedef struct test_pinger {
+    lv_pid pong;
+    int rounds;
+    uint64_t *rtt_ns, *late_ns;
+    _Atomic int done;
+} test_pinger;
+
+LV_TEST_PROC void timed_pinger(void *arg)
+{
+    test_pinger *t = arg;
+    const lv_msg *m;
+    for (int i = 0; i < t->rounds; i++) {
+        uint64_t t0 = test_now_ns();
+        lv_send(t->pong, "ping", NULL, 0);
+        lv_receive(&m, NULL, NULL, -1);
+        uint64_t t1 = test_now_ns();
+        t->rtt_ns[i] = t1 - t0;
+        lv_receive(&m, NULL, NULL, 1);
+        uint64_t slept = test_now_ns() - t1;
+        if (t->late_ns)
+            t->late_ns[i] = slept > 1000000u ? slept - 1000000u : 0;
+        atomic_fetch_add(&t->done, 1);
     }
 }
 
