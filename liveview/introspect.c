@@ -11,7 +11,6 @@
 
 #include "liveview/rt_internal.h"
 
-#define PID_SCHED(pid) ((int)(((pid) >> 28) & 0xff))
 
 extern const char __start_lvrt[] __attribute__((weak));
 extern const char __stop_lvrt[] __attribute__((weak));
@@ -258,8 +257,8 @@ int lv_rt_backtrace(lv_rt *rt, lv_pid pid, char *out, size_t cap, int timeout_ms
 {
     if (!lv_rt_alive(rt, pid))
         return LV_ENOPROC;
-    int index = PID_SCHED(pid);
-    if (index >= rt->nsched)
+    int index = lv__pid_sched_index(rt, pid);
+    if (index < 0 || index >= rt->nsched)
         return LV_ENOPROC;
     lv__sched *s = &rt->scheds[index];
     lv__query *q = calloc(1, sizeof(*q));

@@ -13,7 +13,6 @@
 #define SCHED_BITS     8
 #define SLOT_MASK      ((1u << SLOT_BITS) - 1)
 #define PID_SLOT(pid)  ((uint32_t)((pid)&SLOT_MASK))
-#define PID_SCHED(pid) ((int)(((pid) >> SLOT_BITS) & ((1u << SCHED_BITS) - 1)))
 #define PID_GEN(pid)   ((uint32_t)((pid) >> (SLOT_BITS + SCHED_BITS)))
 
 static lv__slot *slot_at(lv_rt *rt, uint32_t index)
@@ -64,12 +63,14 @@ lv_proc *lv__lookup_locked(lv_rt *rt, lv_pid pid, pthread_mutex_t **lock)
     if (pid == 0 || index >= rt->nslots + 0u)
         return NULL;
     lv__sched *cur = lv__current_sched();
-    bool local = cur != NULL && cur->rt == rt && cur->index == PID_SCHED(pid);
+    lv__slot *sl = slot_at(rt, index);
+    /* only a process's own scheduler frees or moves it: it alone may look without the lock */
+    bool local = sl != NULL && cur != NULL && cur->rt == rt &&
+                 atomic_load_explicit(&sl->owner, memory_order_acquire) == cur->index;
     if (!local) {
         *lock = &rt->stripes[index % LV__STRIPES];
         pthread_mutex_lock(*lock);
     }
-    lv__slot *sl = slot_at(rt, index);
     lv_proc *p = sl ? atomic_load_explicit(&sl->proc, memory_order_acquire) : NULL;
     if (p == NULL || p->pid != pid || atomic_load(&p->state) == LV__DEAD) {
         if (*lock)
@@ -84,6 +85,27 @@ static void unlock(pthread_mutex_t *lock)
 {
     if (lock)
         pthread_mutex_unlock(lock);
+}
+
+/* The scheduler a process lives on now (its PID names the one it was spawned on), or -1. */
+int lv__pid_sched_index(lv_rt *rt, lv_pid pid)
+{
+    uint32_t index = PID_SLOT(pid);
+    lv__slot *sl = pid != 0 && index < rt->nslots ? slot_at(rt, index) : NULL;
+    return sl ? atomic_load(&sl->owner) : -1;
+}
+
+/* Moves a runnable process that is in no queue to scheduler `to`; called by its scheduler. */
+void lv__proc_move(lv_proc *p, lv__sched *to)
+{
+    lv_rt *rt = p->sched->rt;
+    lv__timers_detach(p->sched, p);
+    pthread_mutex_t *lock = &rt->stripes[PID_SLOT(p->pid) % LV__STRIPES];
+    pthread_mutex_lock(lock); /* lookups from other threads see the old or the new owner whole */
+    p->sched = to;
+    p->moved = true;
+    atomic_store_explicit(&slot_at(rt, PID_SLOT(p->pid))->owner, to->index, memory_order_release);
+    pthread_mutex_unlock(lock);
 }
 
 /* ---- mailboxes ---- */
@@ -208,7 +230,9 @@ static int spawn(lv_rt *rt, const char *name, lv_proc **out)
 static void publish(lv_rt *rt, lv_proc *p)
 {
     atomic_fetch_add(&rt->nprocs, 1);
-    atomic_store_explicit(&slot_at(rt, PID_SLOT(p->pid))->proc, p, memory_order_release);
+    lv__slot *sl = slot_at(rt, PID_SLOT(p->pid));
+    atomic_store_explicit(&sl->owner, p->sched->index, memory_order_relaxed);
+    atomic_store_explicit(&sl->proc, p, memory_order_release);
     lv__make_runnable(p);
 }
 

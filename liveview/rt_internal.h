@@ -101,6 +101,8 @@ struct lv_proc {
     _Atomic int preempted;
     _Atomic(struct lv__trace *) trace;
     int home_why; /* how it left a thread that lost its scheduler (see lv__sched.returned) */
+    bool pinned;   /* holds something of its scheduler's loop (a socket): never moves */
+    bool moved;    /* arrived from another scheduler: its timers join this one's wheel */
 };
 
 typedef struct lv__trace {
@@ -186,6 +188,7 @@ struct lv__sched {
 
 typedef struct lv__slot {
     _Atomic(lv_proc *) proc;
+    _Atomic int owner; /* index of the scheduler the process lives on; only that one changes it */
     uint32_t gen;
     uint32_t next_free;
 } lv__slot;
@@ -239,6 +242,10 @@ uint64_t lv__now_ns(void);
 lv__sched *lv__current_sched(void);
 lv_proc *lv__current_proc(void);
 lv_proc *lv__lookup_locked(lv_rt *rt, lv_pid pid, pthread_mutex_t **lock);
+int lv__pid_sched_index(lv_rt *rt, lv_pid pid);
+void lv__proc_move(lv_proc *p, lv__sched *to);
+void lv__timers_detach(lv__sched *s, lv_proc *p);
+void lv__timers_attach(lv__sched *s, lv_proc *p);
 void lv__make_runnable(lv_proc *p);
 uint64_t lv__proc_run(lv__sched *s, lv_proc *p, uint64_t t0);
 void lv__proc_destroy(lv_proc *p);

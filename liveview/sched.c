@@ -151,6 +151,15 @@ void lv__sched_report_stuck(lv__sched *s, uint64_t ran_ns)
             (unsigned long long)(ran_ns / 1000000));
 }
 
+/* Pushes p on a list that other threads push to and the owner takes whole (LIFO). */
+static void push_shared(_Atomic(lv_proc *) *list, lv_proc *p)
+{
+    lv_proc *head = atomic_load_explicit(list, memory_order_relaxed);
+    do {
+        p->runq_next = head;
+    } while (!atomic_compare_exchange_weak_explicit(list, &head, p, memory_order_release, memory_order_relaxed));
+}
+
 static void after_switch(lv__sched *s, lv_proc *p, int why);
 
 /* Processes whose thread lost this scheduler while they ran finish their switch here, on the
@@ -179,24 +188,86 @@ static void drain_remote(lv__sched *s)
     }
     while (rev) {
         lv_proc *n = rev->runq_next;
+        if (rev->moved) { /* shared by a busier scheduler (balance below) */
+            rev->moved = false;
+            lv__timers_attach(s, rev);
+        }
         lv__sched_push_local(s, rev);
         rev = n;
     }
+}
+
+/* ---- balance ---- */
+
+/* Work sharing, the push side of work stealing: a scheduler with processes waiting to run gives
+ * about half of them to a scheduler that is idle in its event loop. Processes that hold a socket
+ * of this scheduler's loop (views) stay. Processes keep their PIDs; the table records where each
+ * lives now. */
+static lv__sched *idle_peer(lv__sched *s)
+{
+    lv_rt *rt = s->rt;
+    for (int i = 1; i < rt->nsched; i++) {
+        lv__sched *t = &rt->scheds[(s->index + i) % rt->nsched];
+        if (atomic_load_explicit(&t->sleeping, memory_order_relaxed) && !atomic_load(&t->stop) && t->tid > 0)
+            return t;
+    }
+    return NULL;
+}
+
+static size_t share_queue(lv__runq *q, lv__sched *to, size_t want)
+{
+    lv__runq keep = {NULL, NULL};
+    size_t moved = 0;
+    bool take = false;
+    lv_proc *p;
+    while (moved < want && (p = pop_queue(q)) != NULL) {
+        take = !take; /* every other one: both schedulers get a fair mix of the queue */
+        if (take && !p->pinned) {
+            lv__proc_move(p, to);
+            push_shared(&to->remote, p);
+            moved++;
+        } else {
+            push_queue(&keep, p);
+        }
+    }
+    if (keep.tail) { /* what was kept goes back in front of what was never looked at */
+        keep.tail->runq_next = q->head;
+        if (q->head == NULL)
+            q->tail = keep.tail;
+        q->head = keep.head;
+    }
+    return moved;
+}
+
+static void balance(lv__sched *s)
+{
+    if (s->rt->nsched < 2 || s->rt->cfg.schedulers == 0 || s->exiled)
+        return;
+    size_t waiting = 0;
+    for (lv_proc *p = s->runq.head; p && waiting < 2; p = p->runq_next)
+        waiting++;
+    for (lv_proc *p = s->yieldq.head; p && waiting < 2; p = p->runq_next)
+        waiting++;
+    if (waiting < 2)
+        return;
+    lv__sched *to = idle_peer(s);
+    if (to == NULL)
+        return;
+    size_t n = 0; /* counted up to a bound: a long queue is shared over several rounds */
+    for (lv_proc *p = s->yieldq.head; p && n < 256; p = p->runq_next)
+        n++;
+    for (lv_proc *p = s->runq.head; p && n < 256; p = p->runq_next)
+        n++;
+    size_t moved = share_queue(&s->yieldq, to, n / 2); /* the CPU-bound ones first */
+    moved += share_queue(&s->runq, to, n / 2 - moved);
+    if (moved)
+        lv__sched_wake(to);
 }
 
 void lv__sched_wake(lv__sched *s)
 {
     if (s->receiver != NULL && atomic_exchange(&s->sleeping, 0))
         h2o_multithread_send_message(s->receiver, NULL);
-}
-
-/* Pushes p on a list that other threads push to and the owner takes whole (LIFO). */
-static void push_shared(_Atomic(lv_proc *) *list, lv_proc *p)
-{
-    lv_proc *head = atomic_load_explicit(list, memory_order_relaxed);
-    do {
-        p->runq_next = head;
-    } while (!atomic_compare_exchange_weak_explicit(list, &head, p, memory_order_release, memory_order_relaxed));
 }
 
 /* Puts a process that became runnable on its scheduler's queue, from any thread. */
@@ -379,6 +450,7 @@ static size_t run_ready(lv__sched *s)
     drain_remote(s);
     lv__answer_queries(s);
     lv__timers_fire(s, lv__sched_now_ms(s));
+    balance(s);
     lv_proc *p;
     uint64_t now = lv__now_ns();
     while (!atomic_load_explicit(&s->stop, memory_order_relaxed) && (p = pop_local(s)) != NULL) {
@@ -393,10 +465,12 @@ static size_t run_ready(lv__sched *s)
             drain_remote(s);
             lv__answer_queries(s);
             lv__timers_fire(s, lv__sched_now_ms(s));
+            balance(s);
             now = lv__now_ns();
         } else if ((n & 63) == 0) {
             drain_remote(s);
             lv__answer_queries(s);
+            balance(s);
         }
     }
     return n;

@@ -34,6 +34,13 @@ static void wheel_unlink(lv__sched *s, lv__timer *t)
     s->ntimers--;
 }
 
+static void note_next(lv__sched *s, uint64_t expires)
+{
+    uint64_t next = atomic_load_explicit(&s->next_timer_ms, memory_order_relaxed);
+    if (next == 0 || expires < next) /* tell the monitor thread when to look */
+        atomic_store_explicit(&s->next_timer_ms, expires, memory_order_relaxed);
+}
+
 lv__timer *lv__timer_add(lv__sched *s, lv_proc *owner, uint64_t ms, const char *tag)
 {
     lv__proc_go_home(); /* the wheel belongs to s's thread */
@@ -52,10 +59,36 @@ lv__timer *lv__timer_add(lv__sched *s, lv_proc *owner, uint64_t ms, const char *
     if (tag)
         strncpy(t->tag, tag, sizeof(t->tag) - 1);
     wheel_link(s, t);
-    uint64_t next = atomic_load_explicit(&s->next_timer_ms, memory_order_relaxed);
-    if (next == 0 || t->expires < next) /* tell the monitor thread when to look */
-        atomic_store_explicit(&s->next_timer_ms, t->expires, memory_order_relaxed);
+    note_next(s, t->expires);
     return t;
+}
+
+/* A process moving to another scheduler takes its timers along: out of this wheel ... */
+void lv__timers_detach(lv__sched *s, lv_proc *p)
+{
+    for (lv__timer *t = p->timers; t; t = t->pnext)
+        wheel_unlink(s, t);
+    if (p->rx_timer)
+        wheel_unlink(s, p->rx_timer);
+}
+
+static void attach(lv__sched *s, lv__timer *t)
+{
+    if (t->expires == 0) /* a receive timeout that already fired */
+        return;
+    if (t->expires <= s->wheel_now) /* this wheel already passed that slot: fire on the next */
+        t->expires = s->wheel_now + 1;
+    wheel_link(s, t);
+    note_next(s, t->expires);
+}
+
+/* ... and into the new one, on its thread. */
+void lv__timers_attach(lv__sched *s, lv_proc *p)
+{
+    for (lv__timer *t = p->timers; t; t = t->pnext)
+        attach(s, t);
+    if (p->rx_timer)
+        attach(s, p->rx_timer);
 }
 
 void lv__timer_remove(lv__sched *s, lv__timer *t)

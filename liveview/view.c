@@ -523,6 +523,7 @@ static void channel_init(void *state, void *arg)
     v->state = lv_alloc(a->def->state_size ? a->def->state_size : 1);
     memset(v->state, 0, a->def->state_size);
     lv_proc *p = lv__current_proc();
+    p->pinned = true; /* it writes to its socket, which belongs to this scheduler's loop */
     p->on_exit = channel_exit;
     p->on_exit_ctx = v;
     atomic_store(&p->kind, a->def->name);
@@ -603,6 +604,7 @@ static void page_handler(void *state, const lv_msg *msg)
     lv_buf_free(&inner);
     if (!job->cancelled) {
         job->finished = true;
+        lv__proc_go_home(); /* the response goes out through this scheduler's loop */
         job->done(job->ctx, 200, job->html.data, job->html.len);
     }
     lv_exit(LV_REASON_NORMAL);
@@ -626,6 +628,7 @@ static void page_init(void *state, void *arg)
     v->state = lv_alloc(a->def->state_size ? a->def->state_size : 1);
     memset(v->state, 0, a->def->state_size);
     lv_proc *p = lv__current_proc();
+    p->pinned = true; /* it answers an HTTP request of this scheduler's loop */
     p->on_exit = page_exit;
     p->on_exit_ctx = v;
     atomic_store(&p->kind, a->def->name);
