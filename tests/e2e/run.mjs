@@ -210,6 +210,44 @@ async function suite() {
     await page.close();
   });
 
+  await test('flash: an error flash in place, an info flash after a live navigation and after a full page load; close buttons clear them', async () => {
+    const page = await openJoined('/greeter');
+    await page.click('#greet-live'); // no name: an error flash, no navigation
+    await page.waitForSelector('#flash-error', { timeout: 5000 });
+    await page.click('#flash-error-close');
+    await page.waitForSelector('#flash-error', { state: 'detached', timeout: 5000 });
+    await page.evaluate(() => { window.e2eSameDocument = true; });
+    await page.fill('#name', 'Ada');
+    await page.click('#greet-live'); // push_navigate: the flash travels signed in the next join
+    await page.waitForFunction(() => document.querySelector('#flash-info')?.textContent.includes('Hello, Ada!'), null, { timeout: 5000 });
+    assert(await page.evaluate(() => window.e2eSameDocument === true), 'the live navigation reloaded the page');
+    assert((await page.textContent('#mounts')).includes(': 1'), 'a fresh view mounted with the flash');
+    await page.click('#flash-info-close');
+    await page.waitForSelector('#flash-info', { state: 'detached', timeout: 5000 });
+    await page.fill('#name', 'Bob');
+    await page.click('#greet-reload'); // redirect: the flash rides in the __phoenix_flash__ cookie
+    await page.waitForFunction(() => window.e2eSameDocument !== true && document.querySelector('[data-phx-main].phx-connected'),
+                               null, { timeout: 10000 });
+    assert((await page.textContent('#flash-info')).includes('Hello, Bob!'), 'flash after the full page load');
+    assert(!(await page.evaluate(() => document.cookie)).includes('__phoenix_flash__'), 'the GET cleared the cookie');
+    await page.click('#flash-info-close');
+    await page.waitForSelector('#flash-info', { state: 'detached', timeout: 5000 });
+    await page.reload(); // shown once: a reload brings no flash back
+    await page.waitForSelector('[data-phx-main].phx-connected');
+    assert(!(await page.$('#flash-info')), 'the flash came back after a reload');
+    assert(page.jsErrors.length === 0, page.jsErrors.join('\n'));
+    await page.close();
+  });
+
+  await test('flash: a tampered __phoenix_flash__ cookie is ignored and logged', async () => {
+    const r = await fetch(pass.base + '/greeter', { headers: { cookie: '__phoenix_flash__=eyJmbGFzaCI6e319.AAAA' } });
+    const html = await r.text();
+    assert(r.status === 200 && !html.includes('flash-info'), 'page without a flash');
+    assert(/__phoenix_flash__=; max-age=0/.test(r.headers.get('set-cookie') || ''), 'cookie cleared');
+    await sleep(50);
+    assert(/flash cookie for view greeter ignored/.test(pass.server.log.join('')), 'logged');
+  });
+
   await test('calculator: submitting 10 shows ∑(1..10) = 55, newest first', async () => {
     const page = await openJoined('/');
     await page.fill('#n', '10');
