@@ -8,6 +8,7 @@ extern const lv_view_def thermostat_view;
 extern const lv_view_def calculator_view;
 extern const lv_view_def load_view;
 extern const lv_view_def dashboard_view;
+extern const lv_view_def greeter_view;
 
 extern const lv_route lv_example_routes[];
 extern const size_t lv_example_nroutes;

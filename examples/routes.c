@@ -6,5 +6,6 @@ const lv_route lv_example_routes[] = {
     {"/thermostat", &thermostat_view},
     {"/load", &load_view},
     {"/dashboard", &dashboard_view},
+    {"/greeter", &greeter_view},
 };
 const size_t lv_example_nroutes = sizeof(lv_example_routes) / sizeof(lv_example_routes[0]);

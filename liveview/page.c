@@ -1,5 +1,6 @@
 /* The HTML document around a view's first render: CSRF meta tag, client script, and the
- * LiveView container with its id and signed session and static tokens (PROTOCOL.md section 1). */
+ * LiveView container with its id and signed session and static tokens (PROTOCOL.md section 1); the
+ * static token also carries the flash the page shows. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,10 +10,11 @@ static const char STYLE[] =
     "<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}"
     "button{font-size:1.1rem;margin:.2rem;padding:.3rem .8rem}.temp{font-size:3rem;margin:.5rem 0}"
     "nav a{margin-right:1rem}li.error,li.invalid{color:#b00}li.calculating{color:#888}"
-    ".phx-error{outline:2px solid #b00}</style>";
+    ".phx-error{outline:2px solid #b00}.flash{padding:.5rem 1rem;border-radius:4px}.flash.info{background:#e6f4ea}"
+    ".flash.error{background:#fce8e6}</style>";
 
 void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char *title, const char *inner,
-                       size_t len, lv_buf *out)
+                       size_t len, const lv__flash *flash, lv_buf *out)
 {
     if (title == NULL)
         title = def->name;
@@ -28,7 +30,12 @@ void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char
     lv_buf_printf(&payload, "{\"view\":\"%s\",\"id\":\"%s\",\"csrf\":\"%s\"}", def->name, id.data, csrf.data);
     lv_token_sign(ep->secret, payload.data, payload.len, now, &session);
     lv_buf_reset(&payload);
-    lv_buf_printf(&payload, "{\"id\":\"%s\"}", id.data);
+    lv_buf_printf(&payload, "{\"id\":\"%s\"", id.data);
+    if (flash->n) { /* what the page shows, for the connected mount (PROTOCOL.md section 7) */
+        lv_buf_puts(&payload, ",\"flash\":");
+        lv__flash_json(flash, &payload);
+    }
+    lv_buf_putc(&payload, '}');
     lv_token_sign(ep->secret, payload.data, payload.len, now, &stat);
 
     lv_buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -45,7 +52,7 @@ void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char
     lv_buf_put_html(out, ep->script_url, strlen(ep->script_url));
     lv_buf_puts(out, "\"></script>\n</head>\n<body>\n"
                      "<nav><a href=\"/\">Calculator</a><a href=\"/thermostat\">Thermostat</a>"
-                     "<a href=\"/load\">Load</a><a href=\"/dashboard\">Dashboard</a></nav>\n"
+                     "<a href=\"/load\">Load</a><a href=\"/dashboard\">Dashboard</a><a href=\"/greeter\">Greeter</a></nav>\n"
                      "<div id=\"");
     lv_buf_puts(out, id.data);
     lv_buf_puts(out, "\" data-phx-main data-phx-session=\"");

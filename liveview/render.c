@@ -1350,6 +1350,11 @@ void lv_rendered_touch(lv_rendered *rd, size_t offset, size_t size)
     touch_tree(&rd->tree, offset, size);
 }
 
+void lv_rendered_touch_all(lv_rendered *rd)
+{
+    rd->tree.have_snapshot = false; /* as at the first render, but against what the client holds */
+}
+
 void lv_rendered_reset(lv_rendered *rd)
 {
     free_node(rd->tree.root);

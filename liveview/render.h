@@ -171,6 +171,10 @@ lv_rendered *lv_rendered_new(const lv_template *t, size_t state_size);
 void lv_rendered_free(lv_rendered *rd);
 /* Declares a change the snapshot comparison cannot see (data behind a pointer). */
 void lv_rendered_touch(lv_rendered *rd, size_t offset, size_t size);
+/* Declares a change outside the state (the view's flash): the next render evaluates every slot
+ * of the view's template, even those reading no field, and still sends only what differs from
+ * what the client holds. */
+void lv_rendered_touch_all(lv_rendered *rd);
 /* Forgets what the client holds: the next lv_rendered_full sends every static again. */
 void lv_rendered_reset(lv_rendered *rd);
 /* Renders everything and appends the full rendered tree as a JSON object (join reply). */

@@ -20,6 +20,7 @@ struct lv_test {
     lv_route route;
     lv_socket *sock;
     lv_buf frames, html, page, diff, rendered;
+    lv_buf redirect_flash; /* the flash token of the last redirect / live_redirect */
     lv_buf inbox; /* frames sent during the last run, not yet read */
     json_t *tree;
     char topic[96];
@@ -47,12 +48,29 @@ static void on_frame(void *ctx, const char *frame, size_t len)
     lv_buf_putc(&t->inbox, '\n'); /* encoded JSON never holds a raw newline */
 }
 
+/* Keeps the flash a navigation carries: payload is a redirect / live_redirect object. */
+static void note_redirect(lv_test *t, const json_t *nav)
+{
+    if (!json_is_object(nav))
+        return;
+    const char *flash = json_string_value(json_object_get(nav, "flash"));
+    lv_buf_reset(&t->redirect_flash);
+    lv_buf_puts(&t->redirect_flash, flash ? flash : "");
+}
+
 static void read_frame(lv_test *t, const char *frame, size_t len)
 {
     json_t *msg = json_loadb(frame, len, 0, NULL);
     const char *ref = json_string_value(json_array_get(msg, 1));
     const char *event = json_string_value(json_array_get(msg, 3));
     json_t *payload = json_array_get(msg, 4);
+    if (event && (strcmp(event, "redirect") == 0 || strcmp(event, "live_redirect") == 0))
+        note_redirect(t, payload);
+    if (event && strcmp(event, "phx_reply") == 0) {
+        const json_t *resp = json_object_get(payload, "response");
+        note_redirect(t, json_object_get(resp, "redirect"));
+        note_redirect(t, json_object_get(resp, "live_redirect"));
+    }
     if (event && strcmp(event, "phx_reply") == 0) {
         json_t *resp = json_object_get(payload, "response");
         json_t *rendered = json_object_get(resp, "rendered");
@@ -151,6 +169,13 @@ static int push(lv_test *t, const char *event, json_t *payload)
 
 lv_test *lv_test_mount(const lv_view_def *view, const char *params_json)
 {
+    lv_test_opts opts = {.params_json = params_json};
+    return lv_test_mount_opts(view, &opts);
+}
+
+lv_test *lv_test_mount_opts(const lv_view_def *view, const lv_test_opts *opts)
+{
+    const char *params_json = opts->params_json;
     lv_test *t = calloc(1, sizeof(*t));
     lv_rt_config cfg;
     lv_rt_config_defaults(&cfg);
@@ -163,8 +188,10 @@ lv_test *lv_test_mount(const lv_view_def *view, const char *params_json)
     t->route = (lv_route){"/test", view};
     lv_endpoint_init(&t->ep, t->rt, &t->route, 1);
     t->ep.now_s = test_now_s;
+    /* one fixed secret: a token one harness issued verifies in another, as across one server's pages */
+    memset(t->ep.secret, 0x5a, sizeof(t->ep.secret));
     lv_page_job *job;
-    if (lv_page_render(&t->ep, &t->route, "http://localhost/test", page_done, t, &job) != 0)
+    if (lv_page_render(&t->ep, &t->route, "http://localhost/test", opts->cookie_flash, page_done, t, &job) != 0)
         goto Fail;
     run(t);
     lv_page_cancel(job);
@@ -187,8 +214,10 @@ lv_test *lv_test_mount(const lv_view_def *view, const char *params_json)
         params = json_object();
     json_object_set_new(params, "_csrf_token", json_string(csrf));
     json_object_set_new(params, "_mounts", json_integer(0));
-    json_t *payload = json_pack("{s:s,s:o,s:s,s:s}", "url", "http://localhost/test", "params", params,
-                                "session", session, "static", stat);
+    json_t *payload = json_pack("{s:s,s:o,s:s,s:s}", opts->flash ? "redirect" : "url", "http://localhost/test",
+                                "params", params, "session", session, "static", stat);
+    if (opts->flash) /* a live navigation: the client joins with "redirect" and the flash token */
+        json_object_set_new(payload, "flash", json_string(opts->flash));
     /* a join's ref is its join_ref */
     t->next_ref--;
     if (push(t, "phx_join", payload) != 0) {
@@ -227,6 +256,7 @@ void lv_test_free(lv_test *t)
     lv_buf_free(&t->page);
     lv_buf_free(&t->diff);
     lv_buf_free(&t->rendered);
+    lv_buf_free(&t->redirect_flash);
     lv_buf_free(&t->inbox);
     free(t);
 }
@@ -245,6 +275,11 @@ const char *lv_test_html(lv_test *t)
     lv_buf_reset(&t->html);
     lv_tt_html(t->tree, &t->html);
     return t->html.data ? t->html.data : "";
+}
+
+const char *lv_test_redirect_flash(lv_test *t)
+{
+    return t->redirect_flash.len ? t->redirect_flash.data : NULL;
 }
 
 const char *lv_test_page_html(lv_test *t)

@@ -23,6 +23,13 @@ typedef struct lv_test lv_test;
 /* Renders the page as the first HTTP GET does, then joins. params_json (may be NULL) is
  * merged into the join params. Returns NULL, with the reason on stderr, if the join failed. */
 lv_test *lv_test_mount(const lv_view_def *view, const char *params_json);
+/* What a client brings to a mount besides params, for flash tests. */
+typedef struct lv_test_opts {
+    const char *params_json;  /* merged into the join params (NULL: none) */
+    const char *flash;        /* joins as after a live_redirect: "redirect" and this "flash" token */
+    const char *cookie_flash; /* the __phoenix_flash__ cookie of the page's GET, as after a redirect */
+} lv_test_opts;
+lv_test *lv_test_mount_opts(const lv_view_def *view, const lv_test_opts *opts);
 void lv_test_free(lv_test *t);
 
 /* The container's inner HTML as the client has it now. */
@@ -33,6 +40,9 @@ const char *lv_test_page_html(lv_test *t);
 const char *lv_test_diff(lv_test *t);
 /* The rendered tree of the join reply, as JSON. */
 const char *lv_test_join_rendered(lv_test *t);
+/* The "flash" token of the last redirect or live_redirect the view sent; NULL when it carried
+ * none. Every harness signs with one fixed secret, so another harness's mount accepts it. */
+const char *lv_test_redirect_flash(lv_test *t);
 /* Every frame the server sent so far, newline-separated. */
 const char *lv_test_frames(lv_test *t);
 

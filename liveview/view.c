@@ -83,6 +83,77 @@ void lv_clock_now(char *buf)
     strftime(buf, 9, "%H:%M:%S", &tm);
 }
 
+/* ---- flash ---- */
+
+static void channel_exit(void *ctx, const char *reason);
+static void page_exit(void *ctx, const char *reason);
+
+void lv_put_flash(lv_view *v, const char *key, const char *msg)
+{
+    int err = lv__flash_put(&v->flash, key, msg);
+    if (err)
+        lv_crash("lv_put_flash(\"%s\"): %s", key ? key : "(null)",
+                 err == LV_ELIMIT ? "more than 16 keys" : lv_strerror(err));
+}
+
+void lv_clear_flash(lv_view *v, const char *key)
+{
+    lv__flash_clear(&v->flash, key);
+}
+
+const char *lv_flash(const char *key)
+{
+    lv_proc *p = lv__current_proc();
+    if (p == NULL || (p->on_exit != channel_exit && p->on_exit != page_exit))
+        return NULL;
+    const lv_view *v = p->on_exit_ctx;
+    return lv__flash_get(&v->flash, key);
+}
+
+/* The flash a join brings: the signed "flash" of a live navigation; else, on the page's first
+ * join (a "url" join with _mounts 0), the flash its HTTP render showed, from the static token
+ * (a live navigation resends that token, and a rejoin must not bring a cleared flash back). A
+ * flash token that does not verify is never trusted: logged and ignored. */
+static void join_flash(lv_view *v, const json_t *payload)
+{
+    const lv_endpoint *ep = v->ep;
+    uint64_t now = ep->now_s();
+    const char *token = json_string_value(json_object_get(payload, "flash"));
+    if (token != NULL) {
+        int err = lv__flash_verify(&v->flash, ep->secret, now, token);
+        if (err)
+            fprintf(stderr, "[salamander] %s: flash token in the join of %s ignored: %s\n", v->peer, v->topic,
+                    err == LV_ETIMEDOUT ? "expired" : "bad signature or payload");
+        return;
+    }
+    const json_t *mounts = json_object_get(json_object_get(payload, "params"), "_mounts");
+    const char *stat = json_string_value(json_object_get(payload, "static"));
+    if (json_object_get(payload, "url") == NULL || !json_is_integer(mounts) || json_integer_value(mounts) != 0 ||
+        stat == NULL)
+        return;
+    lv_buf p = LV_BUF_INIT;
+    if (lv_token_verify(ep->secret, stat, strlen(stat), now, ep->token_max_age_s, &p) == 0) {
+        json_t *root = json_loadb(p.data, p.len, 0, NULL);
+        const json_t *flash = json_object_get(root, "flash");
+        if (json_is_object(flash) && lv__flash_merge_json(&v->flash, flash) != 0)
+            lv_crash("out of memory reading the page's flash");
+        json_decref(root);
+    }
+    lv_buf_free(&p);
+}
+
+/* lv:clear-flash {key}: handled here, never by the view's handle_event. No key clears all. */
+static void clear_flash_event(lv_view *v, const json_t *value)
+{
+    const json_t *key = json_object_get(value, "key");
+    if (key != NULL && !json_is_string(key)) {
+        fprintf(stderr, "[salamander] %s: lv:clear-flash on %s: \"key\" is not a string: ignored\n", v->peer,
+                v->topic);
+        return;
+    }
+    lv_clear_flash(v, json_string_value(key));
+}
+
 /* ---- jansson allocations follow the current process, so a crash frees them with its arena ---- */
 
 /* Parsed frames live for one message: their nodes are tracked blocks of the process's arena
@@ -248,15 +319,32 @@ static void push(lv_view *v, const char *event, const char *payload, size_t n)
     lv_buf_free(&frame);
 }
 
-/* {"to":…,"kind":"push"|"replace"} */
-static void nav_payload(lv_view *v, lv_buf *b, bool with_kind)
+/* {"to":…,"kind":"push"|"replace","flash":…}: a live_patch has no flash (the view stays and keeps
+ * its own), a redirect no kind. */
+static void nav_payload(lv_view *v, int nav, lv_buf *b)
 {
     lv_buf_puts(b, "{\"to\":");
     lv_buf_put_json_str(b, v->nav_to.data ? v->nav_to.data : "", v->nav_to.len);
-    if (with_kind)
-        lv_buf_puts(b, v->nav_replace ? ",\"kind\":\"replace\"}" : ",\"kind\":\"push\"}");
-    else
-        lv_buf_putc(b, '}');
+    if (nav != LV__NAV_REDIRECT)
+        lv_buf_puts(b, v->nav_replace ? ",\"kind\":\"replace\"" : ",\"kind\":\"push\"");
+    if (nav != LV__NAV_PATCH && v->flash.n) {
+        lv_buf token = LV_BUF_INIT;
+        if (lv__flash_sign(&v->flash, v->ep->secret, v->ep->now_s(), &token) != 0)
+            lv_crash("out of memory signing the flash");
+        lv_buf_puts(b, ",\"flash\":");
+        lv_buf_put_json_str(b, token.data, token.len);
+        lv_buf_free(&token);
+    }
+    lv_buf_putc(b, '}');
+}
+
+/* A flash change re-renders the slots that read it: they read no state field, so change
+ * tracking cannot see it (LV_CHANGED is for the state). */
+static void flash_rendered(lv_view *v)
+{
+    if (v->flash.changed && v->rd != NULL)
+        lv_rendered_touch_all(v->rd);
+    v->flash.changed = false;
 }
 
 /* ---- rendering helpers ---- */
@@ -289,13 +377,13 @@ static bool send_navigation(lv_view *v, const char *ref)
         return false;
     lv_buf to = LV_BUF_INIT, resp = LV_BUF_INIT;
     if (nav == LV__NAV_PATCH) { /* the URL changes first; the render follows as usual */
-        nav_payload(v, &to, true);
+        nav_payload(v, nav, &to);
         push(v, "live_patch", to.data, to.len);
         lv_buf_free(&to);
         return false;
     }
     bool redirect = nav == LV__NAV_REDIRECT;
-    nav_payload(v, &to, !redirect);
+    nav_payload(v, nav, &to);
     lv_buf_puts(&resp, redirect ? "{\"redirect\":" : "{\"live_redirect\":");
     lv_buf_append(&resp, to.data, to.len);
     lv_buf_putc(&resp, '}');
@@ -317,6 +405,7 @@ static void send_changes(lv_view *v, const char *ref)
 {
     if (send_navigation(v, ref))
         return;
+    flash_rendered(v);
     lv_buf diff = LV_BUF_INIT;
     int err = lv_rendered_diff(v->rd, v->state, &diff);
     if (err)
@@ -348,11 +437,12 @@ static void handle_join(lv_view *v, const char *text, size_t len)
     if (lv_phx_parse(text, len, &m, err, sizeof(err)) != 0)
         lv_crash("join frame: %s", err);
     const json_t *params = json_object_get(m.payload, "params");
+    join_flash(v, m.payload);
     if (v->def->mount)
         v->def->mount(v, (const lv_value *)params);
     if (v->nav == LV__NAV_REDIRECT || v->nav == LV__NAV_NAVIGATE) { /* mount sent the client elsewhere */
         lv_buf to = LV_BUF_INIT, resp = LV_BUF_INIT;
-        nav_payload(v, &to, v->nav == LV__NAV_NAVIGATE);
+        nav_payload(v, v->nav, &to);
         lv_buf_puts(&resp, v->nav == LV__NAV_REDIRECT ? "{\"redirect\":" : "{\"live_redirect\":");
         lv_buf_append(&resp, to.data, to.len);
         lv_buf_putc(&resp, '}');
@@ -363,6 +453,7 @@ static void handle_join(lv_view *v, const char *text, size_t len)
         lv_exit(LV_REASON_NORMAL);
     }
     v->nav = LV__NAV_NONE;
+    v->flash.changed = false; /* the full render below shows it */
     lv_buf rendered = LV_BUF_INIT, resp = LV_BUF_INIT;
     view_ensure_rendered(v);
     if (lv_rendered_full(v->rd, v->state, &rendered) != 0)
@@ -416,6 +507,9 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
         fprintf(stderr, "[salamander] %s: bad payload for event \"%s\" on %s: %s\n", v->peer, event, v->topic,
                 err);
         reply(v, m.ref, "ok", "{}", 2);
+    } else if (strcmp(event, "lv:clear-flash") == 0) {
+        clear_flash_event(v, value);
+        send_changes(v, m.ref);
     } else {
         lv__trace_note(lv__current_proc(), "event", event, 0, 0);
         const json_t *cid = json_object_get(m.payload, "cid");
@@ -477,6 +571,7 @@ static void channel_exit(void *ctx, const char *reason)
     lv_buf_free(&v->hook_reply);
     lv_buf_free(&v->title);
     lv_buf_free(&v->nav_to);
+    lv__flash_clear(&v->flash, NULL);
     lv_rendered_free(v->rd);
     v->rd = NULL;
     lv__socket_channel_ended(v->sock, v->topic, v->pid, reason, v->joined);
@@ -545,12 +640,14 @@ struct lv_page_job {
     bool finished;
     int refs; /* the caller's handle and the process */
     lv_buf html;
+    char *flash_token; /* the request's __phoenix_flash__ cookie, or NULL */
 };
 
 static void job_unref(lv_page_job *job)
 {
     if (--job->refs == 0) {
         lv_buf_free(&job->html);
+        free(job->flash_token);
         free(job);
     }
 }
@@ -568,6 +665,7 @@ static void page_exit(void *ctx, const char *reason)
     lv_buf_free(&v->hook_reply);
     lv_buf_free(&v->title);
     lv_buf_free(&v->nav_to);
+    lv__flash_clear(&v->flash, NULL);
     lv_rendered_free(v->rd);
     v->rd = NULL;
     lv_page_job *job = v->job;
@@ -590,6 +688,12 @@ static void page_handler(void *state, const lv_msg *msg)
     lv_page_job *job = v->job;
     if (job->cancelled)
         lv_exit(LV_REASON_NORMAL);
+    if (job->flash_token != NULL) {
+        int ferr = lv__flash_verify(&v->flash, v->ep->secret, v->ep->now_s(), job->flash_token);
+        if (ferr)
+            fprintf(stderr, "[salamander] flash cookie for view %s ignored: %s\n", v->def->name,
+                    ferr == LV_ETIMEDOUT ? "expired" : "bad signature or payload");
+    }
     if (v->def->mount)
         v->def->mount(v, NULL);
     view_ensure_rendered(v);
@@ -600,7 +704,8 @@ static void page_handler(void *state, const lv_msg *msg)
     lv_buf_free(&scratch);
     if (err)
         lv_crash("render failed: %s", lv_strerror(err));
-    lv__page_document(v->ep, v->def, v->title.len ? v->title.data : NULL, inner.data, inner.len, &job->html);
+    lv__page_document(v->ep, v->def, v->title.len ? v->title.data : NULL, inner.data, inner.len, &v->flash,
+                      &job->html);
     lv_buf_free(&inner);
     if (!job->cancelled) {
         job->finished = true;
@@ -634,12 +739,16 @@ static void page_init(void *state, void *arg)
     atomic_store(&p->kind, a->def->name);
 }
 
-int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, lv_page_done done,
-                   void *ctx, lv_page_job **out)
+int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, const char *flash_token,
+                   lv_page_done done, void *ctx, lv_page_job **out)
 {
     lv_page_job *job = calloc(1, sizeof(*job));
     if (job == NULL)
         return LV_ENOMEM;
+    if (flash_token != NULL && (job->flash_token = strdup(flash_token)) == NULL) {
+        free(job);
+        return LV_ENOMEM;
+    }
     job->done = done;
     job->ctx = ctx;
     job->refs = 2;
@@ -650,6 +759,7 @@ int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url
     if (err == 0)
         err = lv__deliver(ep->rt, pid, LV_MSG_SYSTEM, 0, "render", NULL, 0, 0);
     if (err) {
+        free(job->flash_token);
         free(job);
         return err;
     }

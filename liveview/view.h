@@ -70,6 +70,20 @@ void lv_push_navigate(lv_view *v, const char *to, bool replace);
 /* Leaves for another page with a full page load; this view's process ends. */
 void lv_redirect(lv_view *v, const char *to);
 
+/* ---- flash messages, as Phoenix's put_flash / clear_flash / @flash ---- */
+
+/* Shows msg under key ("info", "error", ...) until it is cleared, the client sends
+ * lv:clear-flash for that key (phx-click="lv:clear-flash" phx-value-key="info") or the view
+ * ends. A following lv_push_navigate or lv_redirect carries the flash to the next page. NULL key
+ * or msg, or more than 16 keys, is a bug in the view and crashes it. */
+void lv_put_flash(lv_view *v, const char *key, const char *msg);
+/* Removes key, or every key when key is NULL. */
+void lv_clear_flash(lv_view *v, const char *key);
+/* The message under key in the flash of the view this process runs, or NULL. Made for templates,
+ * which have no lv_view at hand: {lv_flash("info")}; a slot calling it is evaluated again
+ * whenever the flash changes. NULL outside a view process. */
+const char *lv_flash(const char *key);
+
 /* Reading values: NULL / an error code when the key is missing or has another type. */
 const char *lv_value_str(const lv_value *v, const char *key);
 int lv_value_int(const lv_value *v, const char *key, int64_t *out);

@@ -3,6 +3,7 @@
 #ifndef LV_VIEW_INTERNAL_H
 #define LV_VIEW_INTERNAL_H
 
+#include "liveview/flash.h"
 #include "liveview/socket.h"
 #include "liveview/view.h"
 
@@ -29,6 +30,7 @@ struct lv_view {
     enum { LV__NAV_NONE, LV__NAV_PATCH, LV__NAV_NAVIGATE, LV__NAV_REDIRECT } nav;
     bool nav_replace;
     lv_buf nav_to;
+    lv__flash flash;
 };
 
 void lv__view_global_init(void);
@@ -38,6 +40,6 @@ void lv__socket_send(lv_socket *s, const char *frame, size_t len);
 void lv__socket_channel_ended(lv_socket *s, const char *topic, lv_pid pid, const char *reason, bool joined);
 /* Appends the whole HTML document of a page whose view rendered `inner`; title NULL: the view's name. */
 void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char *title, const char *inner,
-                       size_t len, lv_buf *out);
+                       size_t len, const lv__flash *flash, lv_buf *out);
 
 #endif

@@ -19,6 +19,7 @@ void lv_config_defaults(lv_config *cfg)
     cfg->heap_limit = (size_t)64 << 20;
     cfg->token_max_age_s = 14 * 24 * 3600;
     cfg->max_events_per_s = 1000;
+    cfg->idle_timeout_s = 60; /* Phoenix's: twice the clients' 30 s heartbeat */
 }
 
 void lv_config_usage(FILE *out)
@@ -36,6 +37,8 @@ void lv_config_usage(FILE *out)
             "  --allow-origin LIST    extra origins (comma-separated, e.g. https://app.example) allowed\n"
             "                         to open WebSockets; the page's own origin always is\n"
             "  --max-events N         frames per second per socket before it is cut off (default 1000)\n"
+            "  --idle-timeout SECONDS close a WebSocket that sent nothing for this long, 0..86400;\n"
+            "                         0 never (default 60; clients heartbeat every 30 s)\n"
             "  --official-client      serve the official phoenix_live_view client\n"
             "  --help                 this text\n");
 }
@@ -109,6 +112,9 @@ int lv_config_parse(lv_config *cfg, int argc, char **argv, FILE *out, FILE *err)
         else if (strcmp(flag, "--max-events") == 0) {
             bad = parse_size(val, 1, 1000000, &n);
             cfg->max_events_per_s = (unsigned)n;
+        } else if (strcmp(flag, "--idle-timeout") == 0) {
+            bad = parse_size(val, 0, 86400, &n);
+            cfg->idle_timeout_s = (unsigned)n;
         } else if (strcmp(flag, "--max-frame") == 0)
             bad = parse_size(val, 1024, (size_t)64 << 20, &cfg->max_frame);
         else if (strcmp(flag, "--heap-limit") == 0)

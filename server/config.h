@@ -19,6 +19,7 @@ typedef struct lv_config {
     int official_client;       /* serve phoenix_live_view's client instead of ours (compatibility tests) */
     char allow_origins[512];   /* comma-separated extra origins allowed to open WebSockets */
     unsigned max_events_per_s; /* per socket */
+    unsigned idle_timeout_s;   /* a WebSocket receiving nothing this long is closed (0: never) */
 } lv_config;
 
 void lv_config_defaults(lv_config *cfg);

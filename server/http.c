@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "liveview/flash.h"
 #include "liveview/rt_internal.h"
 #include "server/server.h"
 
@@ -24,6 +25,7 @@ typedef struct lv_server_thread {
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *listener;
     int fd;
+    lv_ws_timeouts ws_timeouts;
 } lv_server_thread;
 
 typedef struct {
@@ -99,6 +101,24 @@ static void page_done(void *ctx, int status, const char *html, size_t len)
     h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
 }
 
+/* The __phoenix_flash__ cookie a client sets before following a redirect (NUL-terminated in the
+ * request's pool), or NULL. A value longer than any token we sign is not one of ours. */
+static char *flash_cookie(h2o_req_t *req)
+{
+    for (ssize_t i = -1; (i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) >= 0;) {
+        h2o_iovec_t h = req->headers.entries[i].value;
+        size_t n;
+        const char *v = lv__flash_cookie(h.base, h.len, &n);
+        if (v != NULL && n > 0 && n <= 8192) {
+            char *copy = h2o_mem_alloc_pool(&req->pool, n + 1);
+            memcpy(copy, v, n);
+            copy[n] = '\0';
+            return copy;
+        }
+    }
+    return NULL;
+}
+
 static int serve_page(lv_server *srv, h2o_req_t *req, const lv_route *route)
 {
     page_req *pr = h2o_mem_alloc_pool(&req->pool, sizeof(*pr));
@@ -109,7 +129,8 @@ static int serve_page(lv_server *srv, h2o_req_t *req, const lv_route *route)
     char url[256];
     snprintf(url, sizeof(url), "http://%.*s%.*s", (int)req->authority.len, req->authority.base,
              (int)req->path.len, req->path.base);
-    int err = lv_page_render(&srv->endpoint, route, url, page_done, pr, &pr->job);
+    char *flash = flash_cookie(req);
+    int err = lv_page_render(&srv->endpoint, route, url, flash, page_done, pr, &pr->job);
     if (err) {
         fprintf(stderr, "[salamander] cannot render %s: %s\n", route->path, lv_strerror(err));
         static const char busy[] = "<!DOCTYPE html><title>Busy</title><h1>503 Service Unavailable</h1>\n";
@@ -121,6 +142,9 @@ static int serve_page(lv_server *srv, h2o_req_t *req, const lv_route *route)
                    H2O_STRLIT("text/html; charset=utf-8"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     add_security_headers(req);
+    if (flash != NULL) /* shown once: this page carries it on in its static token */
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL,
+                       H2O_STRLIT(LV__FLASH_COOKIE "=; max-age=0; path=/; SameSite=Lax"));
     h2o_start_response(req, &pr->gen);
     return 0;
 }
@@ -232,6 +256,11 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     }
 }
 
+lv_ws_timeouts *lv_server_ws_timeouts(h2o_context_t *ctx)
+{
+    return &H2O_STRUCT_FROM_MEMBER(lv_server_thread, ctx, ctx)->ws_timeouts;
+}
+
 /* Runs on each scheduler thread before its loop starts. */
 static void thread_start(void *ctx, int index, void *loop)
 {
@@ -239,6 +268,8 @@ static void thread_start(void *ctx, int index, void *loop)
     lv_server_thread *t = &srv->threads[index];
     t->srv = srv;
     h2o_context_init(&t->ctx, loop, &srv->globalconf);
+    h2o_timeout_init(loop, &t->ws_timeouts.idle, (uint64_t)srv->cfg.idle_timeout_s * 1000);
+    h2o_timeout_init(loop, &t->ws_timeouts.linger, LV_WS_CLOSE_LINGER_MS);
     t->accept_ctx.ctx = &t->ctx;
     t->accept_ctx.hosts = srv->globalconf.hosts;
     t->listener = h2o_evloop_socket_create(loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);

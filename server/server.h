@@ -29,6 +29,16 @@ typedef struct lv_server {
     void *admin_ctx;
 } lv_server;
 
+/* How long a sent close frame waits for the client's before the socket is closed anyway. */
+#define LV_WS_CLOSE_LINGER_MS 2000
+/* Per scheduler thread: the h2o timeout lists WebSocket connections hang their one timer on. */
+typedef struct lv_ws_timeouts {
+    h2o_timeout_t idle;   /* --idle-timeout (unused when it is 0) */
+    h2o_timeout_t linger; /* a sent close frame waiting for the client's */
+} lv_ws_timeouts;
+/* The lists of the thread that owns h2o context ctx. */
+lv_ws_timeouts *lv_server_ws_timeouts(h2o_context_t *ctx);
+
 int lv_server_init(lv_server *srv, const lv_config *cfg, const lv_route *routes, size_t nroutes);
 /* Starts the schedulers (each serving HTTP) and blocks until SIGINT/SIGTERM. */
 int lv_server_run(lv_server *srv);

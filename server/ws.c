@@ -1,6 +1,8 @@
 /* WebSocket transport over h2o's upgraded socket, framed by server/ws_frame.c: no buffer is held
  * while a connection is idle (h2o frees an empty input buffer; outgoing buffers are freed after
- * each write). Each connection feeds an lv_socket and implements its send/close. */
+ * each write). Each connection feeds an lv_socket and implements its send/close. It also ends
+ * connections: idle ones (--idle-timeout, one h2o timeout list per thread, O(1) per frame), ones
+ * that do not read (a bounded out queue), and closes with a close frame the client gets to read. */
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,19 +23,49 @@ typedef struct ws_conn {
     lv_buf pending;  /* frames queued while a write is in flight */
     lv_buf inflight; /* the buffer h2o is writing */
     bool writing;
-    bool closing; /* a close frame is queued: close the socket once it is written */
+    bool closing;      /* a close frame is queued: input is drained until the client's close frame */
+    bool peer_closed;  /* the client's close frame came: close the socket once ours is written */
+    bool parse_failed; /* after a bad frame, input is dropped unparsed */
     bool dead;
     bool in_read; /* inside on_read: teardown leaves the free to it */
     char peer[64];
+    lv_ws_timeouts *timeouts;  /* this thread's */
+    h2o_timeout_entry_t timer; /* idle timeout while open, close linger while closing */
 } ws_conn;
 
 static void conn_flush(ws_conn *c);
+static void conn_close(ws_conn *c, uint16_t code, const char *reason);
+static void conn_teardown(ws_conn *c);
+
+static void on_timer(h2o_timeout_entry_t *entry)
+{
+    ws_conn *c = H2O_STRUCT_FROM_MEMBER(ws_conn, timer, entry);
+    if (c->closing) { /* the client neither read our close frame nor answered it in time */
+        conn_teardown(c);
+        return;
+    }
+    fprintf(stderr, "[salamander] %s: nothing received for %u s: closed (idle timeout)\n", c->peer,
+            c->srv->cfg.idle_timeout_s);
+    conn_close(c, 1001, "idle timeout"); /* 1001: a live client reconnects */
+}
+
+/* (Re)arms the timer on `list`: relinking moves the entry to the list's tail, so one list per
+ * thread with one duration keeps every connection's deadline without an OS timer each. */
+static void timer_restart(ws_conn *c, h2o_timeout_t *list)
+{
+    if (h2o_timeout_is_linked(&c->timer))
+        h2o_timeout_unlink(&c->timer);
+    if (list != NULL && c->sock != NULL)
+        h2o_timeout_link(h2o_socket_get_loop(c->sock), list, &c->timer);
+}
 
 static void conn_teardown(ws_conn *c)
 {
     if (c->dead)
         return;
     c->dead = true;
+    if (h2o_timeout_is_linked(&c->timer))
+        h2o_timeout_unlink(&c->timer);
     if (c->sock) {
         h2o_socket_close(c->sock);
         c->sock = NULL;
@@ -59,7 +91,7 @@ static void on_write_done(h2o_socket_t *sock, const char *err)
     lv_buf_free(&c->inflight); /* idle connections hold no buffers */
     if (c->pending.len)
         conn_flush(c);
-    else if (c->closing)
+    else if (c->closing && c->peer_closed)
         conn_teardown(c);
 }
 
@@ -81,11 +113,10 @@ static void conn_queue(ws_conn *c, int opcode, const char *data, size_t len)
     if (c->dead || c->closing)
         return;
     if (c->pending.len + len > MAX_OUT_QUEUE) {
+        /* no close frame: it would queue behind what the client does not read */
         fprintf(stderr, "[salamander] %s: client is not reading (%zu bytes queued): disconnected\n", c->peer,
-                c->pending.len);
-        c->closing = true;
-        if (!c->writing)
-            conn_teardown(c);
+                c->pending.len + c->inflight.len);
+        conn_teardown(c);
         return;
     }
     uint8_t hdr[10];
@@ -104,8 +135,7 @@ static void conn_close(ws_conn *c, uint16_t code, const char *reason)
     conn_queue(c, LV_WS_CLOSE, payload.data, payload.len);
     lv_buf_free(&payload);
     c->closing = true;
-    if (c->sock)
-        h2o_socket_read_stop(c->sock);
+    timer_restart(c, &c->timeouts->linger);
     if (!c->writing)
         conn_teardown(c);
 }
@@ -122,6 +152,33 @@ static void transport_close(void *ctx, uint16_t code, const char *reason)
 
 static const lv_transport_ops ws_ops = {transport_send, transport_close};
 
+/* After our close frame, input is read and dropped until the client's close frame: closing a
+ * socket with unread input sends a reset, which can make the client lose our close frame. */
+static void drain(ws_conn *c, h2o_socket_t *sock)
+{
+    while (!c->dead && !c->parse_failed && sock->input->size) {
+        size_t consumed = 0;
+        lv_ws_msg msg;
+        int r = lv_ws_parse(&c->parser, sock->input->bytes, sock->input->size, &consumed, &msg);
+        if (r < 0) {
+            c->parse_failed = true;
+            break;
+        }
+        h2o_buffer_consume(&sock->input, consumed);
+        if (r == 0)
+            break;
+        bool close = msg.opcode == LV_WS_CLOSE;
+        lv_ws_msg_done(&c->parser);
+        if (close) {
+            c->peer_closed = true;
+            if (!c->writing)
+                conn_teardown(c);
+        }
+    }
+    if (!c->dead && c->parse_failed)
+        h2o_buffer_consume(&sock->input, sock->input->size);
+}
+
 static void on_read(h2o_socket_t *sock, const char *err)
 {
     ws_conn *c = sock->data;
@@ -130,6 +187,8 @@ static void on_read(h2o_socket_t *sock, const char *err)
         return;
     }
     c->in_read = true;
+    if (!c->closing)
+        timer_restart(c, c->srv->cfg.idle_timeout_s ? &c->timeouts->idle : NULL);
     while (!c->dead && !c->closing && c->sock && sock->input->size) {
         size_t consumed = 0;
         lv_ws_msg msg;
@@ -137,6 +196,7 @@ static void on_read(h2o_socket_t *sock, const char *err)
         if (r < 0) {
             fprintf(stderr, "[salamander] %s: bad WebSocket frame: %s\n", c->peer, c->parser.error);
             h2o_buffer_consume(&sock->input, sock->input->size);
+            c->parse_failed = true;
             conn_close(c, c->parser.close_code, c->parser.error);
             break;
         }
@@ -150,7 +210,10 @@ static void on_read(h2o_socket_t *sock, const char *err)
             fprintf(stderr, "[salamander] %s: binary frame ignored (uploads are not supported)\n", c->peer);
             break;
         case LV_WS_PING: conn_queue(c, LV_WS_PONG, msg.data, msg.len); break;
-        case LV_WS_CLOSE: conn_close(c, 1000, ""); break;
+        case LV_WS_CLOSE:
+            c->peer_closed = true;
+            conn_close(c, 1000, "");
+            break;
         default: break;
         }
         if (c->dead)
@@ -159,6 +222,8 @@ static void on_read(h2o_socket_t *sock, const char *err)
         if (c->sock)
             h2o_buffer_consume(&sock->input, consumed);
     }
+    if (!c->dead && c->closing && c->sock) /* e.g. the rest of a flood after the 1008 close */
+        drain(c, sock);
     c->in_read = false;
     if (c->dead)
         free(c);
@@ -187,6 +252,9 @@ static void on_upgrade_complete(void *data, h2o_socket_t *sock, size_t reqsize)
         conn_teardown(c);
         return;
     }
+    c->timer.cb = on_timer;
+    if (c->srv->cfg.idle_timeout_s)
+        timer_restart(c, &c->timeouts->idle);
     h2o_socket_read_start(sock, on_read);
     if (sock->input->size)
         on_read(sock, NULL);
@@ -254,6 +322,7 @@ int lv_server_ws_upgrade(lv_server *srv, h2o_req_t *req)
     if (c == NULL)
         return bad_request(req, 503, "Service Unavailable", "out of memory\n");
     c->srv = srv;
+    c->timeouts = lv_server_ws_timeouts(req->conn->ctx);
     lv_ws_parser_init(&c->parser, srv->cfg.max_frame);
     atomic_fetch_add(&srv->ws_open, 1);
     req->res.status = 101;

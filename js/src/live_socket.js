@@ -216,7 +216,8 @@ export class LiveSocket {
 
   navigate(to, flash, reload) {
     this.unloading = true;
-    if (flash) document.cookie = "__phoenix_flash__=" + flash + "; max-age=60000; path=/";
+    // the GET that follows shows the flash and clears the cookie (a signed token, good for 60 s)
+    if (flash) document.cookie = "__phoenix_flash__=" + flash + "; max-age=60; path=/";
     this.views.forEach((v) => v.destroy());
     this.socket.disconnect();
     if (reload && to === window.location.href) this.reloadPage();
@@ -248,15 +249,15 @@ export class LiveSocket {
     if (!ok) this.navigate(url);
   }
 
-  // live navigation: leave, then join the same topic again with `redirect`
+  // live navigation: leave, then join the same topic again with `redirect` (and the flash token)
   liveRedirect(view, to, kind, flash) {
     let url = new URL(to, window.location.href).toString();
     if (window.location.href !== url || kind !== "replace")
       window.history[kind === "replace" ? "replaceState" : "pushState"]({ type: "redirect", id: view.id }, "", url);
-    if (flash) document.cookie = "__phoenix_flash__=" + flash + "; max-age=60000; path=/";
     view.leave();
     view.href = url;
     view.redirect = true;
+    view.flash = flash || null;
     view.joinCount = 0;
     view.joinAttempts = 0;
     view.rendered = null;

@@ -25,6 +25,7 @@ export class View {
     this.isMain = el.hasAttribute("data-phx-main");
     this.href = window.location.href;
     this.redirect = false; // the next join is a live navigation
+    this.flash = null; // the flash token that navigation carries, sent with its join
     this.joinCount = 0; // successful joins (sent as _mounts)
     this.joinAttempts = 0; // tries since the last success (_mount_attempts)
     this.rejoinTries = 0;
@@ -52,6 +53,7 @@ export class View {
     let payload = { params, session: this.session, static: this.static, sticky: this.el.hasAttribute("data-phx-sticky") };
     if (this.redirect) payload.redirect = this.href;
     else if (this.isMain) payload.url = this.href;
+    if (this.flash) payload.flash = this.flash;
     if (this.isMain) {
       let track = Array.from(document.querySelectorAll("[phx-track-static]")).map((el) => el.src || el.href);
       if (track.length) params._track_static = track;
@@ -197,6 +199,7 @@ export class View {
     let rejoin = this.joinCount > 0;
     this.joinCount++;
     this.redirect = false;
+    this.flash = null; // shown now: a rejoin must not bring it back
     this.joinPending = true;
     let done = () => {
       this.joinPending = false;

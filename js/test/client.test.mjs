@@ -449,6 +449,38 @@ test("redirect, live_patch and live_redirect from the server; patch links", asyn
   t.close();
 });
 
+test("flash: live_redirect sends its token with the next join only; redirect sets the cookie; lv:clear-flash", async () => {
+  const t = await page({ body: "" });
+  const flash = '<p id="f">Hi <button id="x" phx-click="lv:clear-flash" phx-value-key="info">×</button></p>';
+  await t.join({ s: ["<div>", "</div>"], 0: "" });
+  t.push("live_redirect", { to: "/other", kind: "push", flash: "TOK.SIG" });
+  const j = t.last();
+  assert.equal(j[3], "phx_join");
+  assert.equal(j[4].flash, "TOK.SIG");
+  assert.equal(j[4].redirect, "http://example.com/other");
+  assert.ok(!/__phoenix_flash__/.test(t.doc.cookie), "a live navigation needs no cookie");
+  t.joinRef = j[0];
+  t.reply(j, { rendered: { s: ["<div>", "</div>"], 0: { s: [flash] } } });
+  assert.ok(t.doc.getElementById("f"));
+  // the close button is an ordinary click whose value carries the key
+  t.click(t.doc.getElementById("x"));
+  const clear = t.last();
+  assert.deepEqual(plain(clear[4]), { type: "click", event: "lv:clear-flash", value: { key: "info", value: "" } });
+  t.reply(clear, { diff: { 0: "" } });
+  assert.equal(t.doc.getElementById("f"), null);
+  // a rejoin (socket drop) must not send the flash again
+  t.ws().serverClose(1006);
+  await until(() => t.sockets.length === 2, "reconnect");
+  const rejoin = await t.join({ s: ["<div>", "</div>"], 0: "" });
+  assert.equal(rejoin[4].flash, undefined);
+  assert.equal(rejoin[4].params._mounts, 1);
+  // a redirect leaves with the flash in the cookie, for the next page's GET
+  t.push("redirect", { to: "/elsewhere", flash: "TOK2.SIG" });
+  assert.deepEqual(t.nav, [["visit", "/elsewhere"]]);
+  assert.match(t.doc.cookie, /__phoenix_flash__=TOK2\.SIG/);
+  t.close();
+});
+
 test("an event reply with redirect navigates", async () => {
   const t = await page();
   await t.join();
