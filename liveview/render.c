@@ -100,6 +100,7 @@ struct lv_rendered {
     char *title; /* NULL until a render produced one */
     size_t title_len;
     bool title_changed;
+    bool title_pinned; /* set by lv_rendered_set_title: the template's <title> waits a render */
     /* stateful components, by cid order, and an index by (template, id) */
     rlive **lives;
     uint32_t nlives, cap_lives;
@@ -710,7 +711,7 @@ void lv_r_title_end(lv_r *r)
         return;
     r->in_title = false;
     lv_rendered *rd = r->rd;
-    if (r->failed || r->title.data == NULL)
+    if (r->failed || r->title.data == NULL || rd->title_pinned)
         return;
     if (rd->title && rd->title_len == r->title.len && memcmp(rd->title, r->title.data, r->title.len) == 0)
         return;
@@ -724,6 +725,25 @@ void lv_r_title_end(lv_r *r)
     rd->title = t;
     rd->title_len = r->title.len;
     rd->title_changed = true;
+}
+
+int lv_rendered_set_title(lv_rendered *rd, const char *title)
+{
+    if (title == NULL)
+        title = "";
+    size_t n = strlen(title);
+    rd->title_pinned = true;
+    if (rd->title && rd->title_len == n && memcmp(rd->title, title, n) == 0)
+        return 0; /* the client has it: nothing to send, but the template still waits */
+    char *t = malloc(n + 1);
+    if (t == NULL)
+        return LV_ENOMEM;
+    memcpy(t, title, n + 1);
+    free(rd->title);
+    rd->title = t;
+    rd->title_len = n;
+    rd->title_changed = true;
+    return 0;
 }
 
 /* ---- comprehensions ---- */
@@ -1359,6 +1379,7 @@ void lv_rendered_reset(lv_rendered *rd)
     free(rd->title);
     rd->title = NULL;
     rd->title_len = 0;
+    rd->title_changed = rd->title_pinned = false;
 }
 
 static bool field_ok(const rtree *tr, const lv_field *f)
@@ -1661,7 +1682,7 @@ static void put_title(lv_rendered *rd, lv_buf *json, bool always)
         lv_buf_puts(json, ",\"t\":");
         lv_buf_put_json_str(json, rd->title, rd->title_len);
     }
-    rd->title_changed = false;
+    rd->title_changed = rd->title_pinned = false;
 }
 
 /* A component's node under "c": whole (with "s" and "r":1, the client's cue to tag its root
@@ -1759,9 +1780,9 @@ int lv_rendered_diff(lv_rendered *rd, const void *state, lv_buf *json)
     if (rd->title_changed) {
         lv_buf_puts(json, first ? "\"t\":" : ",\"t\":");
         lv_buf_put_json_str(json, rd->title, rd->title_len);
-        rd->title_changed = false;
         first = false;
     }
+    rd->title_changed = rd->title_pinned = false;
     lv_buf_putc(json, '}');
     if (first) /* nothing the client shows changed */
         rollback(json, start);

@@ -183,6 +183,11 @@ int lv_rendered_html(const lv_rendered *rd, lv_buf *html);
 /* The page title as last rendered (plain text, not HTML-escaped), or NULL when the template
  * has no <title>. Valid until the next render. */
 const char *lv_rendered_title(const lv_rendered *rd);
+/* An explicit title (lv_page_title) for the next render: it wins over what the template's
+ * <title> renders in that render, and travels as the one "t" of its tree or diff (none when
+ * the client already shows it). Later renders send the template's title again when its inputs
+ * change. Returns 0 or LV_ENOMEM. */
+int lv_rendered_set_title(lv_rendered *rd, const char *title);
 
 /* Stateful components, for routing events that carry a "cid": the template and state pointer
  * component `cid` was last rendered with. LV_ENOTFOUND when there is no such component. */

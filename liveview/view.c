@@ -146,13 +146,9 @@ static void components_destroyed(lv_view *v, const char *ref, const json_t *payl
 
 void lv_page_title(lv_view *v, const char *title)
 {
-    if (title == NULL)
-        title = "";
-    if (!v->joined || v->title.data == NULL || strcmp(v->title.data, title) != 0) {
-        lv_buf_reset(&v->title);
-        lv_buf_puts(&v->title, title);
-        v->title_changed = true;
-    }
+    lv_buf_reset(&v->title);
+    lv_buf_puts(&v->title, title ? title : "");
+    v->title_changed = true; /* handed to the rendered tree right before the next render */
 }
 
 /* A JSON value from view code: checked here, so a malformed one fails in the view that made it. */
@@ -207,23 +203,17 @@ void lv_redirect(lv_view *v, const char *to)
     navigate(v, LV__NAV_REDIRECT, to, false);
 }
 
-/* Adds the pending title, events and hook reply to a rendered tree or diff object (which may be
+/* Adds the pending events and hook reply to a rendered tree or diff object (which may be
  * empty: then one is made). */
 static void decorate(lv_view *v, lv_buf *obj)
 {
-    bool extra = v->title_changed || v->events.len || v->hook_reply.len;
+    bool extra = v->events.len || v->hook_reply.len;
     if (!extra)
         return;
     if (obj->len == 0)
         lv_buf_puts(obj, "{}");
     obj->len--; /* reopen the object */
     bool empty = obj->len == 1;
-    if (v->title_changed) {
-        lv_buf_puts(obj, empty ? "\"t\":" : ",\"t\":");
-        lv_buf_put_json_str(obj, v->title.data ? v->title.data : "", v->title.len);
-        v->title_changed = false;
-        empty = false;
-    }
     if (v->events.len) {
         lv_buf_puts(obj, empty ? "\"e\":" : ",\"e\":");
         lv_buf_append(obj, v->events.data, v->events.len);
@@ -261,12 +251,19 @@ static void nav_payload(lv_view *v, lv_buf *b, bool with_kind)
 
 /* ---- rendering helpers ---- */
 
+/* Makes the rendered tree if there is none yet, and hands it a title lv_page_title set since
+ * the last render: called right before every render, so the render writes one "t". */
 static void view_ensure_rendered(lv_view *v)
 {
     if (v->rd == NULL) {
         v->rd = lv_rendered_new(v->def->tmpl, v->def->state_size);
         if (v->rd == NULL)
             lv_crash("out of memory creating the rendered tree");
+    }
+    if (v->title_changed) {
+        if (lv_rendered_set_title(v->rd, v->title.data ? v->title.data : "") != 0)
+            lv_crash("out of memory setting the title");
+        v->title_changed = false;
     }
 }
 
@@ -318,6 +315,7 @@ static void send_changes(lv_view *v, const char *ref)
     if (send_navigation(v, ref))
         return;
     lv_buf diff = LV_BUF_INIT;
+    view_ensure_rendered(v);
     int err = lv_rendered_diff(v->rd, v->state, &diff);
     if (err)
         lv_crash("render failed: %s", lv_strerror(err));
@@ -599,7 +597,7 @@ static void page_handler(void *state, const lv_msg *msg)
     lv_buf_free(&scratch);
     if (err)
         lv_crash("render failed: %s", lv_strerror(err));
-    lv__page_document(v->ep, v->def, v->title.len ? v->title.data : NULL, inner.data, inner.len, &job->html);
+    lv__page_document(v->ep, v->def, lv_rendered_title(v->rd), inner.data, inner.len, &job->html);
     lv_buf_free(&inner);
     if (!job->cancelled) {
         job->finished = true;
