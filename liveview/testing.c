@@ -151,6 +151,11 @@ static int push(lv_test *t, const char *event, json_t *payload)
 
 lv_test *lv_test_mount(const lv_view_def *view, const char *params_json)
 {
+    return lv_test_mount_session(view, params_json, NULL);
+}
+
+lv_test *lv_test_mount_session(const lv_view_def *view, const char *params_json, const char *session_json)
+{
     lv_test *t = calloc(1, sizeof(*t));
     lv_rt_config cfg;
     lv_rt_config_defaults(&cfg);
@@ -164,11 +169,15 @@ lv_test *lv_test_mount(const lv_view_def *view, const char *params_json)
     lv_endpoint_init(&t->ep, t->rt, &t->route, 1);
     t->ep.now_s = test_now_s;
     lv_page_job *job;
-    if (lv_page_render(&t->ep, &t->route, "http://localhost/test", page_done, t, &job) != 0)
+    int err = lv_page_render(&t->ep, &t->route, "http://localhost/test", session_json, page_done, t, &job);
+    if (err != 0) {
+        fprintf(stderr, "lv_test_mount: cannot render %s: %s%s\n", view->name, lv_strerror(err),
+                err == LV_EINVAL ? " (the session must be a JSON object)" : "");
         goto Fail;
+    }
     run(t);
     lv_page_cancel(job);
-    char id[64], session[1024], stat[512], csrf[128];
+    char id[64], session[8192], stat[512], csrf[128];
     if (!attr_value(t->page.data ? t->page.data : "", "id", id, sizeof(id)) ||
         !attr_value(t->page.data, "data-phx-session", session, sizeof(session)) ||
         !attr_value(t->page.data, "data-phx-static", stat, sizeof(stat)) ||

@@ -23,6 +23,10 @@ typedef struct lv_test lv_test;
 /* Renders the page as the first HTTP GET does, then joins. params_json (may be NULL) is
  * merged into the join params. Returns NULL, with the reason on stderr, if the join failed. */
 lv_test *lv_test_mount(const lv_view_def *view, const char *params_json);
+/* The same for a visitor with a session: session_json (a JSON object, NULL for none) is what
+ * lv_page_render signs into the page, and what the view reads with lv_session /
+ * lv_session_get in both mounts. NULL, with the reason on stderr, when it is not an object. */
+lv_test *lv_test_mount_session(const lv_view_def *view, const char *params_json, const char *session_json);
 void lv_test_free(lv_test *t);
 
 /* The container's inner HTML as the client has it now. */

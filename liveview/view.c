@@ -41,6 +41,29 @@ void lv_changed(lv_view *v, const void *field, size_t size)
         lv_rendered_touch(v->rd, (size_t)(f - base), size);
 }
 
+const lv_value *lv_session(const lv_view *v)
+{
+    return (const lv_value *)v->session;
+}
+
+const char *lv_session_get(const lv_view *v, const char *key)
+{
+    return lv_value_str(lv_session(v), key);
+}
+
+/* Parses the session inside the view's process (its allocations are the process's); an empty
+ * object is kept as NULL, so an idle session without one costs nothing. */
+static void adopt_session(lv_view *v, const char *session_json)
+{
+    if (session_json == NULL)
+        return;
+    json_t *j = json_loads(session_json, 0, NULL);
+    if (json_is_object(j) && json_object_size(j) > 0)
+        v->session = j;
+    else
+        json_decref(j);
+}
+
 const lv_value *lv_value_get(const lv_value *v, const char *key)
 {
     return v ? (const lv_value *)json_object_get((const json_t *)v, key) : NULL;
@@ -503,7 +526,7 @@ typedef struct {
     const lv_endpoint *ep;
     const lv_view_def *def;
     lv_socket *sock;
-    const char *topic, *join_ref, *peer;
+    const char *topic, *join_ref, *peer, *session_json;
 } channel_init_args;
 
 static void channel_init(void *state, void *arg)
@@ -520,6 +543,7 @@ static void channel_init(void *state, void *arg)
     v->peer = a->peer;
     v->state = lv_alloc(a->def->state_size ? a->def->state_size : 1);
     memset(v->state, 0, a->def->state_size);
+    adopt_session(v, a->session_json);
     lv_proc *p = lv__current_proc();
     p->on_exit = channel_exit;
     p->on_exit_ctx = v;
@@ -527,9 +551,9 @@ static void channel_init(void *state, void *arg)
 }
 
 int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
-                           const char *join_ref, const char *peer, lv_pid *out)
+                           const char *join_ref, const char *peer, const char *session_json, lv_pid *out)
 {
-    channel_init_args a = {ep, def, sock, topic, join_ref, peer};
+    channel_init_args a = {ep, def, sock, topic, join_ref, peer, session_json};
     return lv_rt_spawn_handler(ep->rt, def->name, sizeof(lv_view), channel_init, &a, channel_handler, out);
 }
 
@@ -542,12 +566,14 @@ struct lv_page_job {
     bool finished;
     int refs; /* the caller's handle and the process */
     lv_buf html;
+    char *session_json; /* NULL: no session */
 };
 
 static void job_unref(lv_page_job *job)
 {
     if (--job->refs == 0) {
         lv_buf_free(&job->html);
+        free(job->session_json);
         free(job);
     }
 }
@@ -590,15 +616,18 @@ static void page_handler(void *state, const lv_msg *msg)
     if (v->def->mount)
         v->def->mount(v, NULL);
     view_ensure_rendered(v);
-    lv_buf scratch = LV_BUF_INIT, inner = LV_BUF_INIT;
+    lv_buf scratch = LV_BUF_INIT, inner = LV_BUF_INIT, id = LV_BUF_INIT;
+    lv__page_new_id(&id);
     int err = lv_rendered_full(v->rd, v->state, &scratch);
     if (err == 0)
         err = lv_rendered_html(v->rd, &inner);
     lv_buf_free(&scratch);
     if (err)
         lv_crash("render failed: %s", lv_strerror(err));
-    lv__page_document(v->ep, v->def, lv_rendered_title(v->rd), inner.data, inner.len, &job->html);
+    lv__page_document(v->ep, v->def, id.data, job->session_json, lv_rendered_title(v->rd), inner.data, inner.len,
+                      &job->html);
     lv_buf_free(&inner);
+    lv_buf_free(&id);
     if (!job->cancelled) {
         job->finished = true;
         job->done(job->ctx, 200, job->html.data, job->html.len);
@@ -623,18 +652,53 @@ static void page_init(void *state, void *arg)
     v->pid = lv_self();
     v->state = lv_alloc(a->def->state_size ? a->def->state_size : 1);
     memset(v->state, 0, a->def->state_size);
+    adopt_session(v, a->job->session_json);
     lv_proc *p = lv__current_proc();
     p->on_exit = page_exit;
     p->on_exit_ctx = v;
     atomic_store(&p->kind, a->def->name);
 }
 
-int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, lv_page_done done,
-                   void *ctx, lv_page_job **out)
+char *lv__json_text(const json_t *j)
 {
+    size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT);
+    char *text = n ? malloc(n + 1) : NULL;
+    if (text == NULL)
+        return NULL;
+    json_dumpb(j, text, n, JSON_COMPACT);
+    text[n] = '\0';
+    return text;
+}
+
+/* The session as compact JSON text, or NULL for none; LV_EINVAL unless it is a JSON object. */
+static int session_text(const char *session_json, char **out)
+{
+    *out = NULL;
+    if (session_json == NULL)
+        return 0;
+    json_t *j = json_loads(session_json, 0, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return LV_EINVAL;
+    }
+    *out = lv__json_text(j);
+    json_decref(j);
+    return *out ? 0 : LV_ENOMEM;
+}
+
+int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, const char *session_json,
+                   lv_page_done done, void *ctx, lv_page_job **out)
+{
+    char *session;
+    int serr = session_text(session_json, &session);
+    if (serr)
+        return serr;
     lv_page_job *job = calloc(1, sizeof(*job));
-    if (job == NULL)
+    if (job == NULL) {
+        free(session);
         return LV_ENOMEM;
+    }
+    job->session_json = session;
     job->done = done;
     job->ctx = ctx;
     job->refs = 2;
@@ -645,6 +709,7 @@ int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url
     if (err == 0)
         err = lv__deliver(ep->rt, pid, LV_MSG_SYSTEM, 0, "render", NULL, 0, 0);
     if (err) {
+        free(job->session_json);
         free(job);
         return err;
     }
