@@ -1275,31 +1275,84 @@ static void write_slot(lv_buf *out, rslot *s, bool full)
     }
 }
 
-static void html_slots(lv_buf *out, const lv_tmpl *t, const rslot *slots);
+/* Where the attributes go in the HTML of a component's single root element: right after its
+ * tag name, past leading whitespace and comments, as the client's modifyRoot does. */
+static size_t root_tag_name_end(const char *h, size_t n)
+{
+    size_t i = 0;
+    for (;;) {
+        while (i < n && (h[i] == ' ' || h[i] == '\t' || h[i] == '\n' || h[i] == '\r' || h[i] == '\f'))
+            i++;
+        if (i + 4 <= n && memcmp(h + i, "<!--", 4) == 0) {
+            const char *close = memmem(h + i + 4, n - i - 4, "-->", 3);
+            if (close == NULL)
+                return SIZE_MAX;
+            i = (size_t)(close - h) + 3;
+            continue;
+        }
+        break;
+    }
+    if (i >= n || h[i] != '<')
+        return SIZE_MAX;
+    size_t name = ++i;
+    while (i < n && h[i] != '/' && h[i] != '>' && h[i] != ' ' && h[i] != '\t' && h[i] != '\n' && h[i] != '\r' &&
+           h[i] != '\f')
+        i++;
+    return i > name ? i : SIZE_MAX;
+}
 
-static void html_slot(lv_buf *out, const rslot *s)
+int lv_rendered_tag_component(lv_buf *html, size_t start, int64_t cid, const char *view_id)
+{
+    if (start > html->len || html->data == NULL)
+        return LV_EINVAL;
+    size_t at = root_tag_name_end(html->data + start, html->len - start);
+    if (at == SIZE_MAX)
+        return LV_EINVAL;
+    at += start;
+    char attrs[256];
+    int n = snprintf(attrs, sizeof(attrs),
+                     " data-phx-id=\"c%lld-%s\" data-phx-component=\"%lld\" data-phx-view=\"%s\"", (long long)cid,
+                     view_id, (long long)cid, view_id);
+    if (n < 0 || (size_t)n >= sizeof(attrs))
+        return LV_EINVAL;
+    size_t tail = html->len - at;
+    lv_buf_append(html, attrs, (size_t)n); /* grows the buffer; then the tail moves behind attrs */
+    if (!lv_buf_ok(html))
+        return LV_ENOMEM;
+    memmove(html->data + at + n, html->data + at, tail);
+    memcpy(html->data + at, attrs, (size_t)n);
+    return 0;
+}
+
+static void html_slots(lv_buf *out, const lv_tmpl *t, const rslot *slots, const char *view_id);
+
+static void html_slot(lv_buf *out, const rslot *s, const char *view_id)
 {
     switch (s->kind) {
     case S_STR: lv_buf_append(out, slot_str(s), s->len); break;
-    case S_NODE: html_slots(out, s->node->t, s->node->slots); break;
+    case S_NODE: html_slots(out, s->node->t, s->node->slots, view_id); break;
     case S_COMP:
         for (uint32_t i = 0; i < s->comp->n; i++)
-            html_slots(out, s->comp->t, s->comp->items[i]->slots);
+            html_slots(out, s->comp->t, s->comp->items[i]->slots, view_id);
         break;
     case S_LIVE:
-        if (s->live->tree.root)
-            html_slots(out, s->live->tree.root->t, s->live->tree.root->slots);
+        if (s->live->tree.root) {
+            size_t start = out->len;
+            html_slots(out, s->live->tree.root->t, s->live->tree.root->slots, view_id);
+            if (view_id) /* a template without one root element is refused by lvtc */
+                lv_rendered_tag_component(out, start, s->live->cid, view_id);
+        }
         break;
     default: break;
     }
 }
 
-static void html_slots(lv_buf *out, const lv_tmpl *t, const rslot *slots)
+static void html_slots(lv_buf *out, const lv_tmpl *t, const rslot *slots, const char *view_id)
 {
     for (uint32_t i = 0; i < t->nstatics; i++) {
         lv_buf_puts(out, t->statics[i]);
         if (i + 1 < t->nstatics)
-            html_slot(out, &slots[i]);
+            html_slot(out, &slots[i], view_id);
     }
 }
 
@@ -1789,11 +1842,11 @@ int lv_rendered_diff(lv_rendered *rd, const void *state, lv_buf *json)
     return lv_buf_ok(json) ? 0 : LV_ENOMEM;
 }
 
-int lv_rendered_html(const lv_rendered *rd, lv_buf *html)
+int lv_rendered_html(const lv_rendered *rd, const char *view_id, lv_buf *html)
 {
     if (rd->tree.root == NULL)
         return LV_EINVAL;
-    html_slots(html, rd->tree.root->t, rd->tree.root->slots);
+    html_slots(html, rd->tree.root->t, rd->tree.root->slots, view_id);
     return lv_buf_ok(html) ? 0 : LV_ENOMEM;
 }
 

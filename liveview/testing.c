@@ -10,16 +10,18 @@
 #include <string.h>
 #include <strings.h>
 
+#include "liveview/rt_internal.h"
 #include "liveview/socket.h"
 #include "liveview/testing_html.h"
 #include "liveview/testing_tree.h"
+#include "liveview/view_internal.h"
 
 struct lv_test {
     lv_rt *rt;
     lv_endpoint ep;
     lv_route route;
     lv_socket *sock;
-    lv_buf frames, html, page, diff, rendered;
+    lv_buf frames, html, page, diff, rendered, component;
     lv_buf inbox; /* frames sent during the last run, not yet read */
     json_t *tree;
     char topic[96];
@@ -236,6 +238,7 @@ void lv_test_free(lv_test *t)
     lv_buf_free(&t->page);
     lv_buf_free(&t->diff);
     lv_buf_free(&t->rendered);
+    lv_buf_free(&t->component);
     lv_buf_free(&t->inbox);
     free(t);
 }
@@ -252,7 +255,7 @@ void lv_test_close(lv_test *t)
 const char *lv_test_html(lv_test *t)
 {
     lv_buf_reset(&t->html);
-    lv_tt_html(t->tree, &t->html);
+    lv_tt_html(t->tree, t->topic + 3, &t->html);
     return t->html.data ? t->html.data : "";
 }
 
@@ -288,6 +291,104 @@ static int click(lv_test *t, const char *event, const char *value_json, long lon
 int lv_test_click(lv_test *t, const char *event, const char *value_json)
 {
     return click(t, event, value_json, 0);
+}
+
+/* ---- stateful components ---- */
+
+size_t lv_test_component_count(lv_test *t)
+{
+    return lv_tt_components(t->tree, NULL, 0);
+}
+
+/* True when the page shows component cid. */
+static bool shown(lv_test *t, int64_t cid)
+{
+    size_t n = lv_tt_components(t->tree, NULL, 0);
+    int64_t *cids = n ? malloc(n * sizeof(int64_t)) : NULL;
+    bool found = false;
+    if (cids) {
+        lv_tt_components(t->tree, cids, n);
+        for (size_t i = 0; i < n && !found; i++)
+            found = cids[i] == cid;
+    }
+    free(cids);
+    return found;
+}
+
+const char *lv_test_component_html(lv_test *t, int64_t cid)
+{
+    if (!shown(t, cid))
+        return NULL;
+    lv_buf_reset(&t->component);
+    lv_tt_component_html(t->tree, cid, t->topic + 3, &t->component);
+    return t->component.data ? t->component.data : "";
+}
+
+int64_t lv_test_component_cid(lv_test *t, const char *selector)
+{
+    size_t n = lv_tt_components(t->tree, NULL, 0);
+    int64_t *cids = n ? malloc(n * sizeof(int64_t)) : NULL;
+    int64_t best = 0;
+    size_t best_len = SIZE_MAX;
+    lv_buf html = LV_BUF_INIT;
+    if (cids)
+        lv_tt_components(t->tree, cids, n);
+    for (size_t i = 0; cids && i < n; i++) { /* the innermost holder has the shortest HTML */
+        lv_html_el el;
+        bool bad = false;
+        lv_buf_reset(&html);
+        lv_tt_component_html(t->tree, cids[i], t->topic + 3, &html);
+        if (html.data && html.len < best_len && lv_html_find(html.data, selector, &el, &bad)) {
+            best = cids[i];
+            best_len = html.len;
+        }
+        if (bad) {
+            fprintf(stderr, "lv_test: unsupported selector \"%s\" (tag, #id, .class, [attr=value])\n", selector);
+            break;
+        }
+    }
+    lv_buf_free(&html);
+    free(cids);
+    return best;
+}
+
+int lv_test_component_click(lv_test *t, int64_t cid, const char *event, const char *value_json)
+{
+    if (!shown(t, cid)) {
+        fprintf(stderr, "lv_test: the page shows no component %lld\n", (long long)cid);
+        return LV_ENOTFOUND;
+    }
+    return click(t, event, value_json, cid);
+}
+
+/* The view process's lv_view. The harness's runtime runs only inside lv_test_* calls, on this
+ * thread, so between calls the process's memory holds still and may be read. */
+static lv_view *view_of(lv_test *t)
+{
+    lv_pid pid = lv_test_pid(t);
+    pthread_mutex_t *lock;
+    lv_proc *p = pid ? lv__lookup_locked(t->rt, pid, &lock) : NULL;
+    if (p == NULL)
+        return NULL;
+    lv_view *v = p->hstate;
+    if (lock)
+        pthread_mutex_unlock(lock);
+    return v;
+}
+
+void *lv_test_state(lv_test *t)
+{
+    lv_view *v = view_of(t);
+    return v ? v->state : NULL;
+}
+
+void *lv_test_component_state(lv_test *t, int64_t cid)
+{
+    lv_view *v = view_of(t);
+    const void *state = NULL;
+    if (v == NULL || v->rd == NULL || lv_rendered_component(v->rd, cid, NULL, &state) != 0)
+        return NULL;
+    return (void *)state;
 }
 
 int lv_test_submit(lv_test *t, const char *event, const char *form)

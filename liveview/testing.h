@@ -58,6 +58,23 @@ int lv_test_element_submit(lv_test *t, const char *selector, const char *form);
 int lv_test_element_change(lv_test *t, const char *selector, const char *form, const char *target);
 bool lv_test_has_element(lv_test *t, const char *selector);
 
+/* Stateful components (<.live_component>), as the page shows them. Their HTML carries the
+ * attributes the client adds (data-phx-component="CID" ...), so lv_test_has_element(t,
+ * "[data-phx-component=2]") works too. */
+size_t lv_test_component_count(lv_test *t);
+/* The HTML of component cid in the page; NULL when the page does not show it. Valid until the
+ * next call. */
+const char *lv_test_component_html(lv_test *t, int64_t cid);
+/* The cid of the innermost component holding an element that matches selector; 0 for none. */
+int64_t lv_test_component_cid(lv_test *t, const char *selector);
+/* A click aimed at component cid (as phx-target={@myself} sends it); LV_ENOTFOUND when the page
+ * does not show it. lv_test_element_click already follows an element's phx-target. */
+int lv_test_component_click(lv_test *t, int64_t cid, const char *event, const char *value_json);
+/* The state component cid was last rendered with (the struct its state={...} points to), or
+ * NULL; and the view's own state. Read them between calls: the view runs only inside them. */
+void *lv_test_component_state(lv_test *t, int64_t cid);
+void *lv_test_state(lv_test *t);
+
 /* Sends any raw frame text to the socket (for bad-input tests); runs until idle. */
 void lv_test_raw_frame(lv_test *t, const char *frame);
 /* A message to the view's handle_info. */

@@ -620,7 +620,7 @@ static void page_handler(void *state, const lv_msg *msg)
     lv__page_new_id(&id);
     int err = lv_rendered_full(v->rd, v->state, &scratch);
     if (err == 0)
-        err = lv_rendered_html(v->rd, &inner);
+        err = lv_rendered_html(v->rd, id.data, &inner);
     lv_buf_free(&scratch);
     if (err)
         lv_crash("render failed: %s", lv_strerror(err));

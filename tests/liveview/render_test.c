@@ -34,7 +34,7 @@ static const char *diff(lv_rendered *rd, const void *state)
 static const char *html(lv_rendered *rd)
 {
     lv_buf_reset(&out);
-    cr_assert_eq(lv_rendered_html(rd, &out), 0);
+    cr_assert_eq(lv_rendered_html(rd, NULL, &out), 0);
     lv_buf_putc(&out, '\0');
     return out.data;
 }

@@ -72,7 +72,7 @@ static void teardown(void)
 static const char *html(void)
 {
     lv_buf_reset(&out);
-    cr_assert_eq(lv_rendered_html(rd, &out), 0);
+    cr_assert_eq(lv_rendered_html(rd, NULL, &out), 0);
     return out.data;
 }
 
