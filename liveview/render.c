@@ -10,6 +10,7 @@
 
 #include "liveview/error.h"
 #include "liveview/render.h"
+#include "liveview/share.h"
 
 /* ---- the tree ---- */
 
@@ -1129,17 +1130,6 @@ void lv_r_for_end(lv_r *r)
 
 /* ---- writing JSON and HTML ---- */
 
-static void put_statics(lv_buf *out, const lv_tmpl *t)
-{
-    lv_buf_puts(out, "\"s\":[");
-    for (uint32_t i = 0; i < t->nstatics; i++) {
-        if (i)
-            lv_buf_putc(out, ',');
-        lv_buf_put_json_str(out, t->statics[i], strlen(t->statics[i]));
-    }
-    lv_buf_putc(out, ']');
-}
-
 static void put_key(lv_buf *out, uint32_t i, bool *first)
 {
     char buf[16], *p;
@@ -1154,26 +1144,26 @@ static void put_key(lv_buf *out, uint32_t i, bool *first)
     lv_buf_append(out, p, n + 2);
 }
 
-static void write_slot(lv_buf *out, rslot *s, bool full);
+static void write_slot(lv_buf *out, lv_share *sh, rslot *s, bool full);
 
 /* Every slot, clearing marks on the way. */
-static void write_slots_full(lv_buf *out, rslot *slots, uint32_t n, bool *first)
+static void write_slots_full(lv_buf *out, lv_share *sh, rslot *slots, uint32_t n, bool *first)
 {
     for (uint32_t i = 0; i < n; i++) {
         put_key(out, i, first);
-        write_slot(out, &slots[i], true);
+        write_slot(out, sh, &slots[i], true);
     }
 }
 
 /* The marked slots only, clearing the marks on the way: what is not visited is already clean. */
-static void write_slots_diff(lv_buf *out, rslot *slots, uint32_t n, bool *first)
+static void write_slots_diff(lv_buf *out, lv_share *sh, rslot *slots, uint32_t n, bool *first)
 {
     for (uint32_t i = 0; i < n; i++) {
         rslot *s = &slots[i];
         if (!s->changed && !(s->kind == S_NODE && s->node->dirty))
             continue;
         put_key(out, i, first);
-        write_slot(out, s, s->fresh);
+        write_slot(out, sh, s, s->fresh);
     }
 }
 
@@ -1184,11 +1174,11 @@ static void put_index(lv_buf *out, uint32_t i)
     lv_buf_append(out, p, n);
 }
 
-static void write_comp(lv_buf *out, rcomp *c, bool full)
+static void write_comp(lv_buf *out, lv_share *sh, rcomp *c, bool full)
 {
     lv_buf_putc(out, '{');
     if (full) {
-        put_statics(out, c->t);
+        lv_share_statics(sh, out, c->t);
         lv_buf_puts(out, ",\"k\":{");
         for (uint32_t i = 0; i < c->n; i++) {
             ritem *it = c->items[i];
@@ -1196,7 +1186,7 @@ static void write_comp(lv_buf *out, rcomp *c, bool full)
             put_index(out, i);
             lv_buf_puts(out, "\":{");
             bool first = true;
-            write_slots_full(out, it->slots, c->nslots, &first);
+            write_slots_full(out, sh, it->slots, c->nslots, &first);
             lv_buf_puts(out, "},");
             it->dirty = false;
             it->old_index = i;
@@ -1216,7 +1206,7 @@ static void write_comp(lv_buf *out, rcomp *c, bool full)
             bool first = true;
             if (is_new) {
                 lv_buf_putc(out, '{');
-                write_slots_full(out, it->slots, c->nslots, &first);
+                write_slots_full(out, sh, it->slots, c->nslots, &first);
                 lv_buf_putc(out, '}');
             } else if (it->old_index != i) {
                 moved = true;
@@ -1224,14 +1214,14 @@ static void write_comp(lv_buf *out, rcomp *c, bool full)
                     lv_buf_putc(out, '[');
                     put_index(out, it->old_index);
                     lv_buf_puts(out, ",{");
-                    write_slots_diff(out, it->slots, c->nslots, &first);
+                    write_slots_diff(out, sh, it->slots, c->nslots, &first);
                     lv_buf_puts(out, "}]");
                 } else {
                     put_index(out, it->old_index);
                 }
             } else {
                 lv_buf_putc(out, '{');
-                write_slots_diff(out, it->slots, c->nslots, &first);
+                write_slots_diff(out, sh, it->slots, c->nslots, &first);
                 lv_buf_putc(out, '}');
             }
             lv_buf_putc(out, ',');
@@ -1248,7 +1238,7 @@ static void write_comp(lv_buf *out, rcomp *c, bool full)
     c->hi = 0;
 }
 
-static void write_slot(lv_buf *out, rslot *s, bool full)
+static void write_slot(lv_buf *out, lv_share *sh, rslot *s, bool full)
 {
     bool whole = full || s->fresh;
     s->changed = s->fresh = false;
@@ -1259,17 +1249,17 @@ static void write_slot(lv_buf *out, rslot *s, bool full)
         bool first = true;
         lv_buf_putc(out, '{');
         if (whole) {
-            put_statics(out, node->t);
+            lv_share_statics(sh, out, node->t);
             first = false;
-            write_slots_full(out, node->slots, node->nslots, &first);
+            write_slots_full(out, sh, node->slots, node->nslots, &first);
         } else {
-            write_slots_diff(out, node->slots, node->nslots, &first);
+            write_slots_diff(out, sh, node->slots, node->nslots, &first);
         }
         lv_buf_putc(out, '}');
         node->dirty = false;
         break;
     }
-    case S_COMP: write_comp(out, s->comp, whole); break;
+    case S_COMP: write_comp(out, sh, s->comp, whole); break;
     case S_LIVE: lv_buf_put_i64(out, s->live->cid); break;
     default: lv_buf_puts(out, "\"\""); break;
     }
@@ -1738,15 +1728,57 @@ static void put_title(lv_rendered *rd, lv_buf *json, bool always)
     rd->title_changed = rd->title_pinned = false;
 }
 
-/* A component's node under "c": whole (with "s" and "r":1, the client's cue to tag its root
- * element with the cid) when the client does not have it, else its changed slots. Returns
- * false, writing nothing, when nothing changed. */
-static bool write_live(lv_buf *json, rlive *c, bool full, bool *first)
+/* What one write of a tree or diff shares: templates repeated in a scope ("p"), and the root
+ * statics of components the client holds (by cid). On the stack: nothing between renders. */
+typedef struct writer {
+    lv_share sh;
+    lv_share_cids cids;
+    bool full; /* a whole tree: the client's component cache restarts from this one */
+} writer;
+
+static void writer_init(writer *w, bool full)
+{
+    lv_share_init(&w->sh);
+    lv_share_cids_init(&w->cids);
+    w->full = full;
+}
+
+static void writer_free(writer *w)
+{
+    lv_share_free(&w->sh);
+    lv_share_cids_free(&w->cids);
+}
+
+/* The cid whose statics a component with root template t can borrow, or 0. In a diff, the
+ * client's cache counts too: components it holds (not changing template in this diff) and still
+ * shown, as one being destroyed may leave its cache. */
+static int64_t shared_cid(lv_rendered *rd, writer *w, const lv_tmpl *t)
+{
+    if (!w->full && !w->cids.primed) {
+        w->cids.primed = true;
+        for (uint32_t i = 0; i < rd->nlives; i++) {
+            rlive *c = rd->lives[i];
+            if (c->refs > 0 && c->tree.root && !c->tree.root_fresh)
+                lv_share_cids_add(&w->cids, c->tree.root->t, -c->cid); /* no room: just not shared */
+        }
+    }
+    return lv_share_cids_find(&w->cids, t);
+}
+
+/* A component's node under "c": whole when the client does not have it, with its statics
+ * (and "r":1, the client's cue to tag its root element with the cid) or, when another cid has
+ * the same root template, "s": that cid: the client clones that cid's tree, and every slot is
+ * written whole over the clone. Else its changed slots. Returns false, writing nothing, when
+ * nothing changed. */
+static bool write_live(lv_rendered *rd, writer *w, lv_buf *json, rlive *c, bool *first)
 {
     rnode *root = c->tree.root;
-    if (root == NULL || c->refs == 0)
+    if (root == NULL || c->refs == 0) {
+        if (root && w->full)
+            c->tree.root_fresh = true; /* not in the client's new cache: whole when shown again */
         return false;
-    bool whole = full || c->tree.root_fresh;
+    }
+    bool whole = w->full || c->tree.root_fresh;
     if (!whole && !root->dirty)
         return false;
     size_t start = json->len;
@@ -1755,15 +1787,25 @@ static bool write_live(lv_buf *json, rlive *c, bool full, bool *first)
         lv_buf_putc(json, '"');
     lv_buf_put_i64(json, c->cid);
     lv_buf_puts(json, "\":{");
+    lv_share_scope_begin(&w->sh, json);
     bool inner_first = true;
     if (whole) {
-        put_statics(json, root->t);
+        int64_t from = shared_cid(rd, w, root->t);
+        if (from != 0) {
+            lv_buf_puts(json, "\"s\":");
+            lv_buf_put_i64(json, from);
+        } else {
+            lv_share_put_statics(json, root->t);
+            lv_share_cids_add(&w->cids, root->t, c->cid); /* no room: just not shared */
+        }
         inner_first = false;
-        write_slots_full(json, root->slots, root->nslots, &inner_first);
-        lv_buf_puts(json, ",\"r\":1");
+        write_slots_full(json, &w->sh, root->slots, root->nslots, &inner_first);
+        if (from == 0)
+            lv_buf_puts(json, ",\"r\":1"); /* a clone has the "r" of the tree it copies */
     } else {
-        write_slots_diff(json, root->slots, root->nslots, &inner_first);
+        write_slots_diff(json, &w->sh, root->slots, root->nslots, &inner_first);
     }
+    lv_share_scope_end(&w->sh, json);
     lv_buf_putc(json, '}');
     root->dirty = c->tree.root_fresh = false;
     if (inner_first) { /* marked, but every value ended equal to the client's */
@@ -1774,7 +1816,7 @@ static bool write_live(lv_buf *json, rlive *c, bool full, bool *first)
     return true;
 }
 
-static void put_lives(lv_rendered *rd, lv_buf *json, bool full, bool comma)
+static void put_lives(lv_rendered *rd, writer *w, lv_buf *json, bool comma)
 {
     if (rd->nlives == 0)
         return;
@@ -1782,7 +1824,7 @@ static void put_lives(lv_rendered *rd, lv_buf *json, bool full, bool comma)
     lv_buf_puts(json, comma ? ",\"c\":{" : "\"c\":{");
     bool first = true;
     for (uint32_t i = 0; i < rd->nlives; i++)
-        write_live(json, rd->lives[i], full, &first);
+        write_live(rd, w, json, rd->lives[i], &first);
     if (first)
         rollback(json, start);
     else
@@ -1791,15 +1833,20 @@ static void put_lives(lv_rendered *rd, lv_buf *json, bool full, bool comma)
 
 static void write_full(lv_rendered *rd, lv_buf *json)
 {
+    writer w;
+    writer_init(&w, true);
     rnode *root = rd->tree.root;
     lv_buf_putc(json, '{');
-    put_statics(json, root->t);
+    lv_share_put_statics(json, root->t);
+    lv_share_scope_begin(&w.sh, json);
     bool first = false;
-    write_slots_full(json, root->slots, root->nslots, &first);
-    put_lives(rd, json, true, true); /* the client's component cache restarts from this */
+    write_slots_full(json, &w.sh, root->slots, root->nslots, &first);
+    lv_share_scope_end(&w.sh, json);
+    put_lives(rd, &w, json, true);
     put_title(rd, json, true);
     lv_buf_putc(json, '}');
     root->dirty = rd->tree.root_fresh = false;
+    writer_free(&w);
 }
 
 int lv_rendered_full(lv_rendered *rd, const void *state, lv_buf *json)
@@ -1821,15 +1868,21 @@ int lv_rendered_diff(lv_rendered *rd, const void *state, lv_buf *json)
         write_full(rd, json);
         return lv_buf_ok(json) ? 0 : LV_ENOMEM;
     }
+    writer w;
+    writer_init(&w, false);
     size_t start = json->len;
     bool first = true;
     lv_buf_putc(json, '{');
-    if (root->dirty)
-        write_slots_diff(json, root->slots, root->nslots, &first);
+    if (root->dirty) {
+        lv_share_scope_begin(&w.sh, json);
+        write_slots_diff(json, &w.sh, root->slots, root->nslots, &first);
+        lv_share_scope_end(&w.sh, json);
+    }
     root->dirty = false;
     size_t before = json->len;
-    put_lives(rd, json, false, !first);
+    put_lives(rd, &w, json, !first);
     first = first && json->len == before;
+    writer_free(&w);
     if (rd->title_changed) {
         lv_buf_puts(json, first ? "\"t\":" : ",\"t\":");
         lv_buf_put_json_str(json, rd->title, rd->title_len);

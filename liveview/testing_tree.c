@@ -188,7 +188,8 @@ static void value_html(json_t *root, json_t *v, const char *view_id, lv_buf *out
         if (comp) {
             size_t start = out->len;
             to_html(root, comp, view_id, out);
-            lv_rendered_tag_component(out, start, json_integer_value(v), view_id);
+            if (view_id)
+                lv_rendered_tag_component(out, start, json_integer_value(v), view_id);
         }
     } else if (json_is_object(v)) {
         to_html(root, v, view_id, out);
