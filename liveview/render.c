@@ -10,6 +10,7 @@
 
 #include "liveview/error.h"
 #include "liveview/render.h"
+#include "liveview/share.h"
 
 /* ---- the tree ---- */
 
@@ -100,6 +101,7 @@ struct lv_rendered {
     char *title; /* NULL until a render produced one */
     size_t title_len;
     bool title_changed;
+    bool title_pinned; /* set by lv_rendered_set_title: the template's <title> waits a render */
     /* stateful components, by cid order, and an index by (template, id) */
     rlive **lives;
     uint32_t nlives, cap_lives;
@@ -710,7 +712,7 @@ void lv_r_title_end(lv_r *r)
         return;
     r->in_title = false;
     lv_rendered *rd = r->rd;
-    if (r->failed || r->title.data == NULL)
+    if (r->failed || r->title.data == NULL || rd->title_pinned)
         return;
     if (rd->title && rd->title_len == r->title.len && memcmp(rd->title, r->title.data, r->title.len) == 0)
         return;
@@ -724,6 +726,25 @@ void lv_r_title_end(lv_r *r)
     rd->title = t;
     rd->title_len = r->title.len;
     rd->title_changed = true;
+}
+
+int lv_rendered_set_title(lv_rendered *rd, const char *title)
+{
+    if (title == NULL)
+        title = "";
+    size_t n = strlen(title);
+    rd->title_pinned = true;
+    if (rd->title && rd->title_len == n && memcmp(rd->title, title, n) == 0)
+        return 0; /* the client has it: nothing to send, but the template still waits */
+    char *t = malloc(n + 1);
+    if (t == NULL)
+        return LV_ENOMEM;
+    memcpy(t, title, n + 1);
+    free(rd->title);
+    rd->title = t;
+    rd->title_len = n;
+    rd->title_changed = true;
+    return 0;
 }
 
 /* ---- comprehensions ---- */
@@ -1109,17 +1130,6 @@ void lv_r_for_end(lv_r *r)
 
 /* ---- writing JSON and HTML ---- */
 
-static void put_statics(lv_buf *out, const lv_tmpl *t)
-{
-    lv_buf_puts(out, "\"s\":[");
-    for (uint32_t i = 0; i < t->nstatics; i++) {
-        if (i)
-            lv_buf_putc(out, ',');
-        lv_buf_put_json_str(out, t->statics[i], strlen(t->statics[i]));
-    }
-    lv_buf_putc(out, ']');
-}
-
 static void put_key(lv_buf *out, uint32_t i, bool *first)
 {
     char buf[16], *p;
@@ -1134,26 +1144,26 @@ static void put_key(lv_buf *out, uint32_t i, bool *first)
     lv_buf_append(out, p, n + 2);
 }
 
-static void write_slot(lv_buf *out, rslot *s, bool full);
+static void write_slot(lv_buf *out, lv_share *sh, rslot *s, bool full);
 
 /* Every slot, clearing marks on the way. */
-static void write_slots_full(lv_buf *out, rslot *slots, uint32_t n, bool *first)
+static void write_slots_full(lv_buf *out, lv_share *sh, rslot *slots, uint32_t n, bool *first)
 {
     for (uint32_t i = 0; i < n; i++) {
         put_key(out, i, first);
-        write_slot(out, &slots[i], true);
+        write_slot(out, sh, &slots[i], true);
     }
 }
 
 /* The marked slots only, clearing the marks on the way: what is not visited is already clean. */
-static void write_slots_diff(lv_buf *out, rslot *slots, uint32_t n, bool *first)
+static void write_slots_diff(lv_buf *out, lv_share *sh, rslot *slots, uint32_t n, bool *first)
 {
     for (uint32_t i = 0; i < n; i++) {
         rslot *s = &slots[i];
         if (!s->changed && !(s->kind == S_NODE && s->node->dirty))
             continue;
         put_key(out, i, first);
-        write_slot(out, s, s->fresh);
+        write_slot(out, sh, s, s->fresh);
     }
 }
 
@@ -1164,11 +1174,11 @@ static void put_index(lv_buf *out, uint32_t i)
     lv_buf_append(out, p, n);
 }
 
-static void write_comp(lv_buf *out, rcomp *c, bool full)
+static void write_comp(lv_buf *out, lv_share *sh, rcomp *c, bool full)
 {
     lv_buf_putc(out, '{');
     if (full) {
-        put_statics(out, c->t);
+        lv_share_statics(sh, out, c->t);
         lv_buf_puts(out, ",\"k\":{");
         for (uint32_t i = 0; i < c->n; i++) {
             ritem *it = c->items[i];
@@ -1176,7 +1186,7 @@ static void write_comp(lv_buf *out, rcomp *c, bool full)
             put_index(out, i);
             lv_buf_puts(out, "\":{");
             bool first = true;
-            write_slots_full(out, it->slots, c->nslots, &first);
+            write_slots_full(out, sh, it->slots, c->nslots, &first);
             lv_buf_puts(out, "},");
             it->dirty = false;
             it->old_index = i;
@@ -1196,7 +1206,7 @@ static void write_comp(lv_buf *out, rcomp *c, bool full)
             bool first = true;
             if (is_new) {
                 lv_buf_putc(out, '{');
-                write_slots_full(out, it->slots, c->nslots, &first);
+                write_slots_full(out, sh, it->slots, c->nslots, &first);
                 lv_buf_putc(out, '}');
             } else if (it->old_index != i) {
                 moved = true;
@@ -1204,14 +1214,14 @@ static void write_comp(lv_buf *out, rcomp *c, bool full)
                     lv_buf_putc(out, '[');
                     put_index(out, it->old_index);
                     lv_buf_puts(out, ",{");
-                    write_slots_diff(out, it->slots, c->nslots, &first);
+                    write_slots_diff(out, sh, it->slots, c->nslots, &first);
                     lv_buf_puts(out, "}]");
                 } else {
                     put_index(out, it->old_index);
                 }
             } else {
                 lv_buf_putc(out, '{');
-                write_slots_diff(out, it->slots, c->nslots, &first);
+                write_slots_diff(out, sh, it->slots, c->nslots, &first);
                 lv_buf_putc(out, '}');
             }
             lv_buf_putc(out, ',');
@@ -1228,7 +1238,7 @@ static void write_comp(lv_buf *out, rcomp *c, bool full)
     c->hi = 0;
 }
 
-static void write_slot(lv_buf *out, rslot *s, bool full)
+static void write_slot(lv_buf *out, lv_share *sh, rslot *s, bool full)
 {
     bool whole = full || s->fresh;
     s->changed = s->fresh = false;
@@ -1239,47 +1249,100 @@ static void write_slot(lv_buf *out, rslot *s, bool full)
         bool first = true;
         lv_buf_putc(out, '{');
         if (whole) {
-            put_statics(out, node->t);
+            lv_share_statics(sh, out, node->t);
             first = false;
-            write_slots_full(out, node->slots, node->nslots, &first);
+            write_slots_full(out, sh, node->slots, node->nslots, &first);
         } else {
-            write_slots_diff(out, node->slots, node->nslots, &first);
+            write_slots_diff(out, sh, node->slots, node->nslots, &first);
         }
         lv_buf_putc(out, '}');
         node->dirty = false;
         break;
     }
-    case S_COMP: write_comp(out, s->comp, whole); break;
+    case S_COMP: write_comp(out, sh, s->comp, whole); break;
     case S_LIVE: lv_buf_put_i64(out, s->live->cid); break;
     default: lv_buf_puts(out, "\"\""); break;
     }
 }
 
-static void html_slots(lv_buf *out, const lv_tmpl *t, const rslot *slots);
+/* Where the attributes go in the HTML of a component's single root element: right after its
+ * tag name, past leading whitespace and comments, as the client's modifyRoot does. */
+static size_t root_tag_name_end(const char *h, size_t n)
+{
+    size_t i = 0;
+    for (;;) {
+        while (i < n && (h[i] == ' ' || h[i] == '\t' || h[i] == '\n' || h[i] == '\r' || h[i] == '\f'))
+            i++;
+        if (i + 4 <= n && memcmp(h + i, "<!--", 4) == 0) {
+            const char *close = memmem(h + i + 4, n - i - 4, "-->", 3);
+            if (close == NULL)
+                return SIZE_MAX;
+            i = (size_t)(close - h) + 3;
+            continue;
+        }
+        break;
+    }
+    if (i >= n || h[i] != '<')
+        return SIZE_MAX;
+    size_t name = ++i;
+    while (i < n && h[i] != '/' && h[i] != '>' && h[i] != ' ' && h[i] != '\t' && h[i] != '\n' && h[i] != '\r' &&
+           h[i] != '\f')
+        i++;
+    return i > name ? i : SIZE_MAX;
+}
 
-static void html_slot(lv_buf *out, const rslot *s)
+int lv_rendered_tag_component(lv_buf *html, size_t start, int64_t cid, const char *view_id)
+{
+    if (start > html->len || html->data == NULL)
+        return LV_EINVAL;
+    size_t at = root_tag_name_end(html->data + start, html->len - start);
+    if (at == SIZE_MAX)
+        return LV_EINVAL;
+    at += start;
+    char attrs[256];
+    int n = snprintf(attrs, sizeof(attrs),
+                     " data-phx-id=\"c%lld-%s\" data-phx-component=\"%lld\" data-phx-view=\"%s\"", (long long)cid,
+                     view_id, (long long)cid, view_id);
+    if (n < 0 || (size_t)n >= sizeof(attrs))
+        return LV_EINVAL;
+    size_t tail = html->len - at;
+    lv_buf_append(html, attrs, (size_t)n); /* grows the buffer; then the tail moves behind attrs */
+    if (!lv_buf_ok(html))
+        return LV_ENOMEM;
+    memmove(html->data + at + n, html->data + at, tail);
+    memcpy(html->data + at, attrs, (size_t)n);
+    return 0;
+}
+
+static void html_slots(lv_buf *out, const lv_tmpl *t, const rslot *slots, const char *view_id);
+
+static void html_slot(lv_buf *out, const rslot *s, const char *view_id)
 {
     switch (s->kind) {
     case S_STR: lv_buf_append(out, slot_str(s), s->len); break;
-    case S_NODE: html_slots(out, s->node->t, s->node->slots); break;
+    case S_NODE: html_slots(out, s->node->t, s->node->slots, view_id); break;
     case S_COMP:
         for (uint32_t i = 0; i < s->comp->n; i++)
-            html_slots(out, s->comp->t, s->comp->items[i]->slots);
+            html_slots(out, s->comp->t, s->comp->items[i]->slots, view_id);
         break;
     case S_LIVE:
-        if (s->live->tree.root)
-            html_slots(out, s->live->tree.root->t, s->live->tree.root->slots);
+        if (s->live->tree.root) {
+            size_t start = out->len;
+            html_slots(out, s->live->tree.root->t, s->live->tree.root->slots, view_id);
+            if (view_id) /* a template without one root element is refused by lvtc */
+                lv_rendered_tag_component(out, start, s->live->cid, view_id);
+        }
         break;
     default: break;
     }
 }
 
-static void html_slots(lv_buf *out, const lv_tmpl *t, const rslot *slots)
+static void html_slots(lv_buf *out, const lv_tmpl *t, const rslot *slots, const char *view_id)
 {
     for (uint32_t i = 0; i < t->nstatics; i++) {
         lv_buf_puts(out, t->statics[i]);
         if (i + 1 < t->nstatics)
-            html_slot(out, &slots[i]);
+            html_slot(out, &slots[i], view_id);
     }
 }
 
@@ -1364,6 +1427,7 @@ void lv_rendered_reset(lv_rendered *rd)
     free(rd->title);
     rd->title = NULL;
     rd->title_len = 0;
+    rd->title_changed = rd->title_pinned = false;
 }
 
 static bool field_ok(const rtree *tr, const lv_field *f)
@@ -1666,18 +1730,60 @@ static void put_title(lv_rendered *rd, lv_buf *json, bool always)
         lv_buf_puts(json, ",\"t\":");
         lv_buf_put_json_str(json, rd->title, rd->title_len);
     }
-    rd->title_changed = false;
+    rd->title_changed = rd->title_pinned = false;
 }
 
-/* A component's node under "c": whole (with "s" and "r":1, the client's cue to tag its root
- * element with the cid) when the client does not have it, else its changed slots. Returns
- * false, writing nothing, when nothing changed. */
-static bool write_live(lv_buf *json, rlive *c, bool full, bool *first)
+/* What one write of a tree or diff shares: templates repeated in a scope ("p"), and the root
+ * statics of components the client holds (by cid). On the stack: nothing between renders. */
+typedef struct writer {
+    lv_share sh;
+    lv_share_cids cids;
+    bool full; /* a whole tree: the client's component cache restarts from this one */
+} writer;
+
+static void writer_init(writer *w, bool full)
+{
+    lv_share_init(&w->sh);
+    lv_share_cids_init(&w->cids);
+    w->full = full;
+}
+
+static void writer_free(writer *w)
+{
+    lv_share_free(&w->sh);
+    lv_share_cids_free(&w->cids);
+}
+
+/* The cid whose statics a component with root template t can borrow, or 0. In a diff, the
+ * client's cache counts too: components it holds (not changing template in this diff) and still
+ * shown, as one being destroyed may leave its cache. */
+static int64_t shared_cid(lv_rendered *rd, writer *w, const lv_tmpl *t)
+{
+    if (!w->full && !w->cids.primed) {
+        w->cids.primed = true;
+        for (uint32_t i = 0; i < rd->nlives; i++) {
+            rlive *c = rd->lives[i];
+            if (c->refs > 0 && c->tree.root && !c->tree.root_fresh)
+                lv_share_cids_add(&w->cids, c->tree.root->t, -c->cid); /* no room: just not shared */
+        }
+    }
+    return lv_share_cids_find(&w->cids, t);
+}
+
+/* A component's node under "c": whole when the client does not have it, with its statics
+ * (and "r":1, the client's cue to tag its root element with the cid) or, when another cid has
+ * the same root template, "s": that cid: the client clones that cid's tree, and every slot is
+ * written whole over the clone. Else its changed slots. Returns false, writing nothing, when
+ * nothing changed. */
+static bool write_live(lv_rendered *rd, writer *w, lv_buf *json, rlive *c, bool *first)
 {
     rnode *root = c->tree.root;
-    if (root == NULL || c->refs == 0)
+    if (root == NULL || c->refs == 0) {
+        if (root && w->full)
+            c->tree.root_fresh = true; /* not in the client's new cache: whole when shown again */
         return false;
-    bool whole = full || c->tree.root_fresh;
+    }
+    bool whole = w->full || c->tree.root_fresh;
     if (!whole && !root->dirty)
         return false;
     size_t start = json->len;
@@ -1686,15 +1792,25 @@ static bool write_live(lv_buf *json, rlive *c, bool full, bool *first)
         lv_buf_putc(json, '"');
     lv_buf_put_i64(json, c->cid);
     lv_buf_puts(json, "\":{");
+    lv_share_scope_begin(&w->sh, json);
     bool inner_first = true;
     if (whole) {
-        put_statics(json, root->t);
+        int64_t from = shared_cid(rd, w, root->t);
+        if (from != 0) {
+            lv_buf_puts(json, "\"s\":");
+            lv_buf_put_i64(json, from);
+        } else {
+            lv_share_put_statics(json, root->t);
+            lv_share_cids_add(&w->cids, root->t, c->cid); /* no room: just not shared */
+        }
         inner_first = false;
-        write_slots_full(json, root->slots, root->nslots, &inner_first);
-        lv_buf_puts(json, ",\"r\":1");
+        write_slots_full(json, &w->sh, root->slots, root->nslots, &inner_first);
+        if (from == 0)
+            lv_buf_puts(json, ",\"r\":1"); /* a clone has the "r" of the tree it copies */
     } else {
-        write_slots_diff(json, root->slots, root->nslots, &inner_first);
+        write_slots_diff(json, &w->sh, root->slots, root->nslots, &inner_first);
     }
+    lv_share_scope_end(&w->sh, json);
     lv_buf_putc(json, '}');
     root->dirty = c->tree.root_fresh = false;
     if (inner_first) { /* marked, but every value ended equal to the client's */
@@ -1705,7 +1821,7 @@ static bool write_live(lv_buf *json, rlive *c, bool full, bool *first)
     return true;
 }
 
-static void put_lives(lv_rendered *rd, lv_buf *json, bool full, bool comma)
+static void put_lives(lv_rendered *rd, writer *w, lv_buf *json, bool comma)
 {
     if (rd->nlives == 0)
         return;
@@ -1713,7 +1829,7 @@ static void put_lives(lv_rendered *rd, lv_buf *json, bool full, bool comma)
     lv_buf_puts(json, comma ? ",\"c\":{" : "\"c\":{");
     bool first = true;
     for (uint32_t i = 0; i < rd->nlives; i++)
-        write_live(json, rd->lives[i], full, &first);
+        write_live(rd, w, json, rd->lives[i], &first);
     if (first)
         rollback(json, start);
     else
@@ -1722,15 +1838,20 @@ static void put_lives(lv_rendered *rd, lv_buf *json, bool full, bool comma)
 
 static void write_full(lv_rendered *rd, lv_buf *json)
 {
+    writer w;
+    writer_init(&w, true);
     rnode *root = rd->tree.root;
     lv_buf_putc(json, '{');
-    put_statics(json, root->t);
+    lv_share_put_statics(json, root->t);
+    lv_share_scope_begin(&w.sh, json);
     bool first = false;
-    write_slots_full(json, root->slots, root->nslots, &first);
-    put_lives(rd, json, true, true); /* the client's component cache restarts from this */
+    write_slots_full(json, &w.sh, root->slots, root->nslots, &first);
+    lv_share_scope_end(&w.sh, json);
+    put_lives(rd, &w, json, true);
     put_title(rd, json, true);
     lv_buf_putc(json, '}');
     root->dirty = rd->tree.root_fresh = false;
+    writer_free(&w);
 }
 
 int lv_rendered_full(lv_rendered *rd, const void *state, lv_buf *json)
@@ -1752,32 +1873,38 @@ int lv_rendered_diff(lv_rendered *rd, const void *state, lv_buf *json)
         write_full(rd, json);
         return lv_buf_ok(json) ? 0 : LV_ENOMEM;
     }
+    writer w;
+    writer_init(&w, false);
     size_t start = json->len;
     bool first = true;
     lv_buf_putc(json, '{');
-    if (root->dirty)
-        write_slots_diff(json, root->slots, root->nslots, &first);
+    if (root->dirty) {
+        lv_share_scope_begin(&w.sh, json);
+        write_slots_diff(json, &w.sh, root->slots, root->nslots, &first);
+        lv_share_scope_end(&w.sh, json);
+    }
     root->dirty = false;
     size_t before = json->len;
-    put_lives(rd, json, false, !first);
+    put_lives(rd, &w, json, !first);
     first = first && json->len == before;
+    writer_free(&w);
     if (rd->title_changed) {
         lv_buf_puts(json, first ? "\"t\":" : ",\"t\":");
         lv_buf_put_json_str(json, rd->title, rd->title_len);
-        rd->title_changed = false;
         first = false;
     }
+    rd->title_changed = rd->title_pinned = false;
     lv_buf_putc(json, '}');
     if (first) /* nothing the client shows changed */
         rollback(json, start);
     return lv_buf_ok(json) ? 0 : LV_ENOMEM;
 }
 
-int lv_rendered_html(const lv_rendered *rd, lv_buf *html)
+int lv_rendered_html(const lv_rendered *rd, const char *view_id, lv_buf *html)
 {
     if (rd->tree.root == NULL)
         return LV_EINVAL;
-    html_slots(html, rd->tree.root->t, rd->tree.root->slots);
+    html_slots(html, rd->tree.root->t, rd->tree.root->slots, view_id);
     return lv_buf_ok(html) ? 0 : LV_ENOMEM;
 }
 

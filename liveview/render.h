@@ -182,11 +182,21 @@ int lv_rendered_full(lv_rendered *rd, const void *state, lv_buf *json);
 /* Renders what changed and appends the diff JSON object; appends nothing when nothing changed.
  * Returns 0 or a negative LV_E* code. */
 int lv_rendered_diff(lv_rendered *rd, const void *state, lv_buf *json);
-/* Appends the HTML of the tree as last rendered. */
-int lv_rendered_html(const lv_rendered *rd, lv_buf *html);
+/* Appends the HTML of the tree as last rendered, as the client builds it from the tree: the root
+ * element of each stateful component carries the attributes the client adds (data-phx-id,
+ * data-phx-component, data-phx-view), naming the container `view_id` (NULL: none added). */
+int lv_rendered_html(const lv_rendered *rd, const char *view_id, lv_buf *html);
+/* Inserts those attributes for component `cid` after the tag name of the first element at or
+ * after `start` in html. LV_EINVAL when no element starts there. */
+int lv_rendered_tag_component(lv_buf *html, size_t start, int64_t cid, const char *view_id);
 /* The page title as last rendered (plain text, not HTML-escaped), or NULL when the template
  * has no <title>. Valid until the next render. */
 const char *lv_rendered_title(const lv_rendered *rd);
+/* An explicit title (lv_page_title) for the next render: it wins over what the template's
+ * <title> renders in that render, and travels as the one "t" of its tree or diff (none when
+ * the client already shows it). Later renders send the template's title again when its inputs
+ * change. Returns 0 or LV_ENOMEM. */
+int lv_rendered_set_title(lv_rendered *rd, const char *title);
 
 /* Stateful components, for routing events that carry a "cid": the template and state pointer
  * component `cid` was last rendered with. LV_ENOTFOUND when there is no such component. */

@@ -156,8 +156,9 @@ static void send_reply(lv_socket *s, const char *jr, const char *ref, const char
     lv_buf_free(&frame);
 }
 
-/* Checks a join against the signed tokens. Returns NULL and the view, or the error reason. */
-static const char *verify_join(lv_socket *s, const lv_phx_msg *m, const lv_view_def **view)
+/* Checks a join against the signed tokens. Returns NULL with the view and the token's session
+ * (JSON text to free, NULL when the page had none), or the error reason. */
+static const char *verify_join(lv_socket *s, const lv_phx_msg *m, const lv_view_def **view, char **session_json)
 {
     const lv_endpoint *ep = s->ep;
     const char *session = json_string_value(json_object_get(m->payload, "session"));
@@ -204,6 +205,14 @@ static const char *verify_join(lv_socket *s, const lv_phx_msg *m, const lv_view_
     const lv_view_def *current = route ? lv_endpoint_view(ep, route) : NULL;
     if (current == NULL || strcmp(current->name, view_name) != 0)
         goto Exit;
+    const json_t *app_session = json_object_get(tok, "session");
+    if (app_session != NULL && !json_is_object(app_session))
+        goto Exit;
+    *session_json = app_session ? lv__json_text(app_session) : NULL;
+    if (app_session && *session_json == NULL) {
+        reason = "join crashed"; /* out of memory */
+        goto Exit;
+    }
     *view = current;
     reason = NULL;
 Exit:
@@ -222,7 +231,8 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
         remove_channel(s, old);
     }
     const lv_view_def *view = NULL;
-    const char *reason = verify_join(s, m, &view);
+    char *session = NULL;
+    const char *reason = verify_join(s, m, &view, &session);
     if (reason != NULL) {
         fprintf(stderr, "[salamander] %s: join of %s refused: %s\n", s->peer, m->topic, reason);
         char resp[64];
@@ -234,6 +244,7 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
         size_t cap = s->cap ? s->cap * 2 : 1; /* one view per socket is the common case */
         channel *c = realloc(s->channels, cap * sizeof(*c));
         if (c == NULL) {
+            free(session);
             send_reply(s, m->join_ref, m->ref, m->topic, "error", "{\"reason\":\"join crashed\"}");
             return;
         }
@@ -244,7 +255,8 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
     memset(c, 0, sizeof(*c));
     snprintf(c->topic, sizeof(c->topic), "%s", m->topic);
     snprintf(c->join_ref, sizeof(c->join_ref), "%s", m->join_ref ? m->join_ref : "");
-    int err = lv__view_spawn_channel(s->ep, view, s, c->topic, c->join_ref, s->peer, &c->pid);
+    int err = lv__view_spawn_channel(s->ep, view, s, c->topic, c->join_ref, s->peer, session, &c->pid);
+    free(session); /* the process parsed its own copy */
     if (err == 0)
         err = lv__deliver(s->ep->rt, c->pid, LV_MSG_SYSTEM, 0, "join", text, len, 0);
     if (err) {

@@ -63,12 +63,15 @@ lv_pid lv_socket_channel_pid(lv_socket *s, const char *topic);
 /* HTTP render of a routed page (disconnected mount in a short-lived process). `done` is called
  * exactly once, on the calling scheduler thread, with status 200 and the full HTML document,
  * or 500 and an error page when mount crashed. Returns an error if it could not start.
- * flash_token: the request's __phoenix_flash__ cookie (NULL: none); a valid one is in the view's
- * flash at mount and in the page's static token, for the connected mount; an invalid one is
- * logged and ignored. */
+ * session_json (NULL: none) is the app's session for this visitor, a JSON object: it is signed
+ * into the page's data-phx-session, and both mounts read it with lv_session (LV_EINVAL when it
+ * is not a JSON object). flash_token: the request's __phoenix_flash__ cookie (NULL: none); a
+ * valid one is in the view's flash at mount and in the page's static token, for the connected
+ * mount; an invalid one is logged and ignored. */
 typedef void (*lv_page_done)(void *ctx, int status, const char *html, size_t len);
 typedef struct lv_page_job lv_page_job;
-int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, const char *flash_token,
+int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, const char *session_json,
+                   const char *flash_token,
                    lv_page_done done, void *ctx, lv_page_job **job);
 /* Cancels a pending render: `done` will not be called (the HTTP request went away). */
 void lv_page_cancel(lv_page_job *job);

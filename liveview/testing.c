@@ -10,16 +10,18 @@
 #include <string.h>
 #include <strings.h>
 
+#include "liveview/rt_internal.h"
 #include "liveview/socket.h"
 #include "liveview/testing_html.h"
 #include "liveview/testing_tree.h"
+#include "liveview/view_internal.h"
 
 struct lv_test {
     lv_rt *rt;
     lv_endpoint ep;
     lv_route route;
     lv_socket *sock;
-    lv_buf frames, html, page, diff, rendered;
+    lv_buf frames, html, page, diff, rendered, component;
     lv_buf redirect_flash; /* the flash token of the last redirect / live_redirect */
     lv_buf inbox; /* frames sent during the last run, not yet read */
     json_t *tree;
@@ -173,6 +175,12 @@ lv_test *lv_test_mount(const lv_view_def *view, const char *params_json)
     return lv_test_mount_opts(view, &opts);
 }
 
+lv_test *lv_test_mount_session(const lv_view_def *view, const char *params_json, const char *session_json)
+{
+    lv_test_opts opts = {.params_json = params_json, .session_json = session_json};
+    return lv_test_mount_opts(view, &opts);
+}
+
 lv_test *lv_test_mount_opts(const lv_view_def *view, const lv_test_opts *opts)
 {
     const char *params_json = opts->params_json;
@@ -191,11 +199,16 @@ lv_test *lv_test_mount_opts(const lv_view_def *view, const lv_test_opts *opts)
     /* one fixed secret: a token one harness issued verifies in another, as across one server's pages */
     memset(t->ep.secret, 0x5a, sizeof(t->ep.secret));
     lv_page_job *job;
-    if (lv_page_render(&t->ep, &t->route, "http://localhost/test", opts->cookie_flash, page_done, t, &job) != 0)
+    int err = lv_page_render(&t->ep, &t->route, "http://localhost/test", opts->session_json, opts->cookie_flash,
+                             page_done, t, &job);
+    if (err != 0) {
+        fprintf(stderr, "lv_test_mount: cannot render %s: %s%s\n", view->name, lv_strerror(err),
+                err == LV_EINVAL ? " (the session must be a JSON object)" : "");
         goto Fail;
+    }
     run(t);
     lv_page_cancel(job);
-    char id[64], session[1024], stat[512], csrf[128];
+    char id[64], session[8192], stat[512], csrf[128];
     if (!attr_value(t->page.data ? t->page.data : "", "id", id, sizeof(id)) ||
         !attr_value(t->page.data, "data-phx-session", session, sizeof(session)) ||
         !attr_value(t->page.data, "data-phx-static", stat, sizeof(stat)) ||
@@ -257,6 +270,7 @@ void lv_test_free(lv_test *t)
     lv_buf_free(&t->diff);
     lv_buf_free(&t->rendered);
     lv_buf_free(&t->redirect_flash);
+    lv_buf_free(&t->component);
     lv_buf_free(&t->inbox);
     free(t);
 }
@@ -273,7 +287,7 @@ void lv_test_close(lv_test *t)
 const char *lv_test_html(lv_test *t)
 {
     lv_buf_reset(&t->html);
-    lv_tt_html(t->tree, &t->html);
+    lv_tt_html(t->tree, t->topic + 3, &t->html);
     return t->html.data ? t->html.data : "";
 }
 
@@ -314,6 +328,104 @@ static int click(lv_test *t, const char *event, const char *value_json, long lon
 int lv_test_click(lv_test *t, const char *event, const char *value_json)
 {
     return click(t, event, value_json, 0);
+}
+
+/* ---- stateful components ---- */
+
+size_t lv_test_component_count(lv_test *t)
+{
+    return lv_tt_components(t->tree, NULL, 0);
+}
+
+/* True when the page shows component cid. */
+static bool shown(lv_test *t, int64_t cid)
+{
+    size_t n = lv_tt_components(t->tree, NULL, 0);
+    int64_t *cids = n ? malloc(n * sizeof(int64_t)) : NULL;
+    bool found = false;
+    if (cids) {
+        lv_tt_components(t->tree, cids, n);
+        for (size_t i = 0; i < n && !found; i++)
+            found = cids[i] == cid;
+    }
+    free(cids);
+    return found;
+}
+
+const char *lv_test_component_html(lv_test *t, int64_t cid)
+{
+    if (!shown(t, cid))
+        return NULL;
+    lv_buf_reset(&t->component);
+    lv_tt_component_html(t->tree, cid, t->topic + 3, &t->component);
+    return t->component.data ? t->component.data : "";
+}
+
+int64_t lv_test_component_cid(lv_test *t, const char *selector)
+{
+    size_t n = lv_tt_components(t->tree, NULL, 0);
+    int64_t *cids = n ? malloc(n * sizeof(int64_t)) : NULL;
+    int64_t best = 0;
+    size_t best_len = SIZE_MAX;
+    lv_buf html = LV_BUF_INIT;
+    if (cids)
+        lv_tt_components(t->tree, cids, n);
+    for (size_t i = 0; cids && i < n; i++) { /* the innermost holder has the shortest HTML */
+        lv_html_el el;
+        bool bad = false;
+        lv_buf_reset(&html);
+        lv_tt_component_html(t->tree, cids[i], t->topic + 3, &html);
+        if (html.data && html.len < best_len && lv_html_find(html.data, selector, &el, &bad)) {
+            best = cids[i];
+            best_len = html.len;
+        }
+        if (bad) {
+            fprintf(stderr, "lv_test: unsupported selector \"%s\" (tag, #id, .class, [attr=value])\n", selector);
+            break;
+        }
+    }
+    lv_buf_free(&html);
+    free(cids);
+    return best;
+}
+
+int lv_test_component_click(lv_test *t, int64_t cid, const char *event, const char *value_json)
+{
+    if (!shown(t, cid)) {
+        fprintf(stderr, "lv_test: the page shows no component %lld\n", (long long)cid);
+        return LV_ENOTFOUND;
+    }
+    return click(t, event, value_json, cid);
+}
+
+/* The view process's lv_view. The harness's runtime runs only inside lv_test_* calls, on this
+ * thread, so between calls the process's memory holds still and may be read. */
+static lv_view *view_of(lv_test *t)
+{
+    lv_pid pid = lv_test_pid(t);
+    pthread_mutex_t *lock;
+    lv_proc *p = pid ? lv__lookup_locked(t->rt, pid, &lock) : NULL;
+    if (p == NULL)
+        return NULL;
+    lv_view *v = p->hstate;
+    if (lock)
+        pthread_mutex_unlock(lock);
+    return v;
+}
+
+void *lv_test_state(lv_test *t)
+{
+    lv_view *v = view_of(t);
+    return v ? v->state : NULL;
+}
+
+void *lv_test_component_state(lv_test *t, int64_t cid)
+{
+    lv_view *v = view_of(t);
+    const void *state = NULL;
+    if (v == NULL || v->rd == NULL || lv_rendered_component(v->rd, cid, NULL, &state) != 0)
+        return NULL;
+    return (void *)state;
 }
 
 int lv_test_submit(lv_test *t, const char *event, const char *form)

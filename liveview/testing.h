@@ -23,9 +23,14 @@ typedef struct lv_test lv_test;
 /* Renders the page as the first HTTP GET does, then joins. params_json (may be NULL) is
  * merged into the join params. Returns NULL, with the reason on stderr, if the join failed. */
 lv_test *lv_test_mount(const lv_view_def *view, const char *params_json);
-/* What a client brings to a mount besides params, for flash tests. */
+/* The same for a visitor with a session: session_json (a JSON object, NULL for none) is what
+ * lv_page_render signs into the page, and what the view reads with lv_session /
+ * lv_session_get in both mounts. NULL, with the reason on stderr, when it is not an object. */
+lv_test *lv_test_mount_session(const lv_view_def *view, const char *params_json, const char *session_json);
+/* Everything a client brings to a mount besides the view. */
 typedef struct lv_test_opts {
     const char *params_json;  /* merged into the join params (NULL: none) */
+    const char *session_json; /* the visitor's session, as for lv_test_mount_session (NULL: none) */
     const char *flash;        /* joins as after a live_redirect: "redirect" and this "flash" token */
     const char *cookie_flash; /* the __phoenix_flash__ cookie of the page's GET, as after a redirect */
 } lv_test_opts;
@@ -63,6 +68,23 @@ int lv_test_element_click(lv_test *t, const char *selector);
 int lv_test_element_submit(lv_test *t, const char *selector, const char *form);
 int lv_test_element_change(lv_test *t, const char *selector, const char *form, const char *target);
 bool lv_test_has_element(lv_test *t, const char *selector);
+
+/* Stateful components (<.live_component>), as the page shows them. Their HTML carries the
+ * attributes the client adds (data-phx-component="CID" ...), so lv_test_has_element(t,
+ * "[data-phx-component=2]") works too. */
+size_t lv_test_component_count(lv_test *t);
+/* The HTML of component cid in the page; NULL when the page does not show it. Valid until the
+ * next call. */
+const char *lv_test_component_html(lv_test *t, int64_t cid);
+/* The cid of the innermost component holding an element that matches selector; 0 for none. */
+int64_t lv_test_component_cid(lv_test *t, const char *selector);
+/* A click aimed at component cid (as phx-target={@myself} sends it); LV_ENOTFOUND when the page
+ * does not show it. lv_test_element_click already follows an element's phx-target. */
+int lv_test_component_click(lv_test *t, int64_t cid, const char *event, const char *value_json);
+/* The state component cid was last rendered with (the struct its state={...} points to), or
+ * NULL; and the view's own state. Read them between calls: the view runs only inside them. */
+void *lv_test_component_state(lv_test *t, int64_t cid);
+void *lv_test_state(lv_test *t);
 
 /* Sends any raw frame text to the socket (for bad-input tests); runs until idle. */
 void lv_test_raw_frame(lv_test *t, const char *frame);

@@ -41,6 +41,29 @@ void lv_changed(lv_view *v, const void *field, size_t size)
         lv_rendered_touch(v->rd, (size_t)(f - base), size);
 }
 
+const lv_value *lv_session(const lv_view *v)
+{
+    return (const lv_value *)v->session;
+}
+
+const char *lv_session_get(const lv_view *v, const char *key)
+{
+    return lv_value_str(lv_session(v), key);
+}
+
+/* Parses the session inside the view's process (its allocations are the process's); an empty
+ * object is kept as NULL, so an idle session without one costs nothing. */
+static void adopt_session(lv_view *v, const char *session_json)
+{
+    if (session_json == NULL)
+        return;
+    json_t *j = json_loads(session_json, 0, NULL);
+    if (json_is_object(j) && json_object_size(j) > 0)
+        v->session = j;
+    else
+        json_decref(j);
+}
+
 const lv_value *lv_value_get(const lv_value *v, const char *key)
 {
     return v ? (const lv_value *)json_object_get((const json_t *)v, key) : NULL;
@@ -217,13 +240,9 @@ static void components_destroyed(lv_view *v, const char *ref, const json_t *payl
 
 void lv_page_title(lv_view *v, const char *title)
 {
-    if (title == NULL)
-        title = "";
-    if (!v->joined || v->title.data == NULL || strcmp(v->title.data, title) != 0) {
-        lv_buf_reset(&v->title);
-        lv_buf_puts(&v->title, title);
-        v->title_changed = true;
-    }
+    lv_buf_reset(&v->title);
+    lv_buf_puts(&v->title, title ? title : "");
+    v->title_changed = true; /* handed to the rendered tree right before the next render */
 }
 
 /* A JSON value from view code: checked here, so a malformed one fails in the view that made it. */
@@ -278,23 +297,17 @@ void lv_redirect(lv_view *v, const char *to)
     navigate(v, LV__NAV_REDIRECT, to, false);
 }
 
-/* Adds the pending title, events and hook reply to a rendered tree or diff object (which may be
+/* Adds the pending events and hook reply to a rendered tree or diff object (which may be
  * empty: then one is made). */
 static void decorate(lv_view *v, lv_buf *obj)
 {
-    bool extra = v->title_changed || v->events.len || v->hook_reply.len;
+    bool extra = v->events.len || v->hook_reply.len;
     if (!extra)
         return;
     if (obj->len == 0)
         lv_buf_puts(obj, "{}");
     obj->len--; /* reopen the object */
     bool empty = obj->len == 1;
-    if (v->title_changed) {
-        lv_buf_puts(obj, empty ? "\"t\":" : ",\"t\":");
-        lv_buf_put_json_str(obj, v->title.data ? v->title.data : "", v->title.len);
-        v->title_changed = false;
-        empty = false;
-    }
     if (v->events.len) {
         lv_buf_puts(obj, empty ? "\"e\":" : ",\"e\":");
         lv_buf_append(obj, v->events.data, v->events.len);
@@ -349,12 +362,19 @@ static void flash_rendered(lv_view *v)
 
 /* ---- rendering helpers ---- */
 
+/* Makes the rendered tree if there is none yet, and hands it a title lv_page_title set since
+ * the last render: called right before every render, so the render writes one "t". */
 static void view_ensure_rendered(lv_view *v)
 {
     if (v->rd == NULL) {
         v->rd = lv_rendered_new(v->def->tmpl, v->def->state_size);
         if (v->rd == NULL)
             lv_crash("out of memory creating the rendered tree");
+    }
+    if (v->title_changed) {
+        if (lv_rendered_set_title(v->rd, v->title.data ? v->title.data : "") != 0)
+            lv_crash("out of memory setting the title");
+        v->title_changed = false;
     }
 }
 
@@ -407,6 +427,7 @@ static void send_changes(lv_view *v, const char *ref)
         return;
     flash_rendered(v);
     lv_buf diff = LV_BUF_INIT;
+    view_ensure_rendered(v);
     int err = lv_rendered_diff(v->rd, v->state, &diff);
     if (err)
         lv_crash("render failed: %s", lv_strerror(err));
@@ -600,7 +621,7 @@ typedef struct {
     const lv_endpoint *ep;
     const lv_view_def *def;
     lv_socket *sock;
-    const char *topic, *join_ref, *peer;
+    const char *topic, *join_ref, *peer, *session_json;
 } channel_init_args;
 
 static void channel_init(void *state, void *arg)
@@ -617,6 +638,7 @@ static void channel_init(void *state, void *arg)
     v->peer = a->peer;
     v->state = lv_alloc(a->def->state_size ? a->def->state_size : 1);
     memset(v->state, 0, a->def->state_size);
+    adopt_session(v, a->session_json);
     lv_proc *p = lv__current_proc();
     p->pinned = true; /* it writes to its socket, which belongs to this scheduler's loop */
     p->on_exit = channel_exit;
@@ -625,9 +647,9 @@ static void channel_init(void *state, void *arg)
 }
 
 int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
-                           const char *join_ref, const char *peer, lv_pid *out)
+                           const char *join_ref, const char *peer, const char *session_json, lv_pid *out)
 {
-    channel_init_args a = {ep, def, sock, topic, join_ref, peer};
+    channel_init_args a = {ep, def, sock, topic, join_ref, peer, session_json};
     return lv_rt_spawn_handler(ep->rt, def->name, sizeof(lv_view), channel_init, &a, channel_handler, out);
 }
 
@@ -640,7 +662,8 @@ struct lv_page_job {
     bool finished;
     int refs; /* the caller's handle and the process */
     lv_buf html;
-    char *flash_token; /* the request's __phoenix_flash__ cookie, or NULL */
+    char *flash_token;  /* the request's __phoenix_flash__ cookie, or NULL */
+    char *session_json; /* NULL: no session */
 };
 
 static void job_unref(lv_page_job *job)
@@ -648,6 +671,7 @@ static void job_unref(lv_page_job *job)
     if (--job->refs == 0) {
         lv_buf_free(&job->html);
         free(job->flash_token);
+        free(job->session_json);
         free(job);
     }
 }
@@ -697,16 +721,19 @@ static void page_handler(void *state, const lv_msg *msg)
     if (v->def->mount)
         v->def->mount(v, NULL);
     view_ensure_rendered(v);
-    lv_buf scratch = LV_BUF_INIT, inner = LV_BUF_INIT;
+    lv_buf scratch = LV_BUF_INIT, inner = LV_BUF_INIT, id = LV_BUF_INIT;
+    lv__page_new_id(&id);
     int err = lv_rendered_full(v->rd, v->state, &scratch);
     if (err == 0)
-        err = lv_rendered_html(v->rd, &inner);
+        err = lv_rendered_html(v->rd, id.data, &inner);
     lv_buf_free(&scratch);
     if (err)
         lv_crash("render failed: %s", lv_strerror(err));
-    lv__page_document(v->ep, v->def, v->title.len ? v->title.data : NULL, inner.data, inner.len, &v->flash,
+    lv__page_document(v->ep, v->def, id.data, job->session_json, lv_rendered_title(v->rd), inner.data, inner.len,
+                      &v->flash,
                       &job->html);
     lv_buf_free(&inner);
+    lv_buf_free(&id);
     if (!job->cancelled) {
         job->finished = true;
         lv__proc_go_home(); /* the response goes out through this scheduler's loop */
@@ -732,6 +759,7 @@ static void page_init(void *state, void *arg)
     v->pid = lv_self();
     v->state = lv_alloc(a->def->state_size ? a->def->state_size : 1);
     memset(v->state, 0, a->def->state_size);
+    adopt_session(v, a->job->session_json);
     lv_proc *p = lv__current_proc();
     p->pinned = true; /* it answers an HTTP request of this scheduler's loop */
     p->on_exit = page_exit;
@@ -739,13 +767,48 @@ static void page_init(void *state, void *arg)
     atomic_store(&p->kind, a->def->name);
 }
 
-int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, const char *flash_token,
-                   lv_page_done done, void *ctx, lv_page_job **out)
+char *lv__json_text(const json_t *j)
 {
+    size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT);
+    char *text = n ? malloc(n + 1) : NULL;
+    if (text == NULL)
+        return NULL;
+    json_dumpb(j, text, n, JSON_COMPACT);
+    text[n] = '\0';
+    return text;
+}
+
+/* The session as compact JSON text, or NULL for none; LV_EINVAL unless it is a JSON object. */
+static int session_text(const char *session_json, char **out)
+{
+    *out = NULL;
+    if (session_json == NULL)
+        return 0;
+    json_t *j = json_loads(session_json, 0, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return LV_EINVAL;
+    }
+    *out = lv__json_text(j);
+    json_decref(j);
+    return *out ? 0 : LV_ENOMEM;
+}
+
+int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url, const char *session_json,
+                   const char *flash_token, lv_page_done done, void *ctx, lv_page_job **out)
+{
+    char *session;
+    int serr = session_text(session_json, &session);
+    if (serr)
+        return serr;
     lv_page_job *job = calloc(1, sizeof(*job));
-    if (job == NULL)
+    if (job == NULL) {
+        free(session);
         return LV_ENOMEM;
+    }
+    job->session_json = session;
     if (flash_token != NULL && (job->flash_token = strdup(flash_token)) == NULL) {
+        free(session);
         free(job);
         return LV_ENOMEM;
     }
@@ -760,6 +823,7 @@ int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url
         err = lv__deliver(ep->rt, pid, LV_MSG_SYSTEM, 0, "render", NULL, 0, 0);
     if (err) {
         free(job->flash_token);
+        free(job->session_json);
         free(job);
         return err;
     }

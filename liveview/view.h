@@ -50,6 +50,13 @@ lv_pid lv_view_pid(const lv_view *v);
 void lv_changed(lv_view *v, const void *field, size_t size);
 #define LV_CHANGED(v, field) lv_changed((v), &(field), sizeof(field))
 
+/* The session the page was rendered with (lv_page_render's session_json), signed into the page
+ * so the client cannot alter it: the same in the HTTP mount and the connected one, and for the
+ * process's whole life. lv_session is the whole JSON object (read it with lv_value_*), NULL when
+ * the page had none; lv_session_get(v, "user_id") is one string value, or NULL. */
+const lv_value *lv_session(const lv_view *v);
+const char *lv_session_get(const lv_view *v, const char *key);
+
 /* In handle_event: the state of the stateful component the event targets (phx-target={@myself}
  * in the component's template), or NULL when it targets the view itself. */
 void *lv_component_state(lv_view *v);

@@ -21,6 +21,9 @@ struct lv_view {
     char topic[96];
     char join_ref[24];
     const char *peer; /* the socket's copy: the socket outlives its channels' processes */
+    /* the session signed into the page (an object, NULL when empty): parsed inside the process,
+     * so it lives in the process's arena and goes with it */
+    struct json_t *session;
     /* sent with the next render: page title ("t"), client events ("e"), a hook's reply ("r") */
     lv_buf title; /* empty: none set */
     bool title_changed;
@@ -34,12 +37,20 @@ struct lv_view {
 };
 
 void lv__view_global_init(void);
+/* session_json: the verified token's session object as JSON text, or NULL. */
 int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
-                           const char *join_ref, const char *peer, lv_pid *out);
+                           const char *join_ref, const char *peer, const char *session_json, lv_pid *out);
 void lv__socket_send(lv_socket *s, const char *frame, size_t len);
 void lv__socket_channel_ended(lv_socket *s, const char *topic, lv_pid pid, const char *reason, bool joined);
-/* Appends the whole HTML document of a page whose view rendered `inner`; title NULL: the view's name. */
-void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char *title, const char *inner,
-                       size_t len, const lv__flash *flash, lv_buf *out);
+/* A JSON value as compact text in memory from malloc (the caller frees it), whatever allocator
+ * jansson uses in the calling context; NULL when out of memory. */
+char *lv__json_text(const struct json_t *j);
+/* Appends a new container id ("phx-" and 16 random base64url characters) to id. */
+void lv__page_new_id(lv_buf *id);
+/* Appends the whole HTML document of a page whose view rendered `inner` in the container `id`,
+ * with the session (JSON object text, or NULL for none) signed into data-phx-session and the
+ * flash it shows into data-phx-static; title NULL: the view's name. */
+void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char *id, const char *session_json,
+                       const char *title, const char *inner, size_t len, const lv__flash *flash, lv_buf *out);
 
 #endif

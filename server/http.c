@@ -130,7 +130,7 @@ static int serve_page(lv_server *srv, h2o_req_t *req, const lv_route *route)
     snprintf(url, sizeof(url), "http://%.*s%.*s", (int)req->authority.len, req->authority.base,
              (int)req->path.len, req->path.base);
     char *flash = flash_cookie(req);
-    int err = lv_page_render(&srv->endpoint, route, url, flash, page_done, pr, &pr->job);
+    int err = lv_page_render(&srv->endpoint, route, url, NULL, flash, page_done, pr, &pr->job);
     if (err) {
         fprintf(stderr, "[salamander] cannot render %s: %s\n", route->path, lv_strerror(err));
         static const char busy[] = "<!DOCTYPE html><title>Busy</title><h1>503 Service Unavailable</h1>\n";

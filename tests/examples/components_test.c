@@ -75,3 +75,43 @@ Test(components, cids_destroyed_is_answered)
     cr_assert(strstr(lv_test_frames(t), "unmatched topic"), "a frame on another topic is refused: %s",
               lv_test_frames(t));
 }
+
+Test(components, page_html_equals_the_html_built_from_the_join_reply)
+{
+    /* the GET tags each component's root as the client does on join */
+    cr_assert(strstr(lv_test_page_html(t), "<button data-phx-id=\"c2-phx-"), "%s", lv_test_page_html(t));
+    cr_assert(strstr(lv_test_page_html(t), "data-phx-component=\"2\" data-phx-view=\"phx-"), "%s",
+              lv_test_page_html(t));
+    cr_assert_str_eq(lv_test_page_html(t), lv_test_html(t));
+}
+
+Test(components, inspected_from_the_test_api)
+{
+    cr_assert_eq(lv_test_component_count(t), 3);
+    const char *html = lv_test_component_html(t, 2);
+    cr_assert_not_null(html);
+    cr_assert(strncmp(html, "<button data-phx-id=\"c2-", 24) == 0 && strstr(html, " id=\"c-2\"") &&
+                  strstr(html, ">20</button>"),
+              "%s", html);
+    cr_assert_null(lv_test_component_html(t, 99));
+    cr_assert(lv_test_has_element(t, "[data-phx-component=3]"));
+
+    cr_assert_eq(lv_test_component_cid(t, "#c-3"), 3);
+    cr_assert_eq(lv_test_component_cid(t, "button"), 1, "the first holder of a match");
+    cr_assert_eq(lv_test_component_cid(t, "#counters"), 0, "outside every component");
+    cr_assert_eq(lv_test_component_cid(t, "#nowhere"), 0);
+
+    counter_item *item = lv_test_component_state(t, 2);
+    cr_assert_not_null(item);
+    cr_assert_eq(item->id, 2);
+    cr_assert_eq(item->n, 20);
+    cr_assert_null(lv_test_component_state(t, 99));
+
+    cr_assert_eq(lv_test_component_click(t, 2, "inc", NULL), 0);
+    cr_assert_eq(item->n, 21, "the component's own state changed");
+    cr_assert(strstr(lv_test_component_html(t, 2), ">21</button>"), "%s", lv_test_component_html(t, 2));
+    counters *c = lv_test_state(t);
+    cr_assert_eq(c->items[1].n, 21);
+    cr_assert_eq(c->items[0].n, 10);
+    cr_assert_eq(lv_test_component_click(t, 99, "inc", NULL), LV_ENOTFOUND);
+}

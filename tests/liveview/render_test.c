@@ -34,7 +34,7 @@ static const char *diff(lv_rendered *rd, const void *state)
 static const char *html(lv_rendered *rd)
 {
     lv_buf_reset(&out);
-    cr_assert_eq(lv_rendered_html(rd, &out), 0);
+    cr_assert_eq(lv_rendered_html(rd, NULL, &out), 0);
     lv_buf_putc(&out, '\0');
     return out.data;
 }
@@ -419,7 +419,8 @@ Test(render, nested_comprehensions_diff_by_index)
     cr_assert_str_eq(diff(rd, &g), "{\"0\":{\"k\":{\"0\":{\"0\":{\"k\":{\"kc\":1}}},\"kc\":2}}}");
     g.show = true;
     diff(rd, &g);
-    cr_assert(strstr(out.data, "\"s\":[\"<tfoot></tfoot>\"]") != NULL, "%s", out.data);
+    cr_assert_str_eq(out.data, "{\"0\":{\"k\":{\"0\":{\"0\":{\"s\":0}},\"1\":{\"0\":{\"s\":0}},\"kc\":2}},"
+                               "\"p\":{\"0\":[\"<tfoot></tfoot>\"]}}"); /* one statics for both rows */
     cr_assert_str_eq(html(rd), "<table><tr><tfoot></tfoot></tr><tr><tfoot></tfoot></tr></table>");
     lv_rendered_free(rd);
 }
@@ -746,7 +747,7 @@ Test(render, random_changes_merge_into_the_same_html_on_the_client)
                 json_decref(j);
             }
             lv_buf client_html = LV_BUF_INIT;
-            lv_tt_html(client, &client_html);
+            lv_tt_html(client, NULL, &client_html);
             lv_buf_putc(&client_html, '\0');
             char *server_html = strdup(html(rd));
             lv_rendered *fresh = lv_rendered_new(&prop_template, sizeof(s));
@@ -834,25 +835,11 @@ static const lv_template board_template = {"board.lv.html", board_fields, 4, boa
 
 static json_t *client_tree;
 
+static const char *client_step(lv_rendered *rd, const void *state, bool whole, json_t **tree);
+
 static const char *board_step(lv_rendered *rd, board *b, bool whole)
 {
-    const char *d = whole ? full(rd, b) : diff(rd, b);
-    if (*d) {
-        json_t *j = json_loads(d, 0, NULL);
-        cr_assert_not_null(j, "%s", d);
-        lv_tt_apply(&client_tree, j);
-        json_decref(j);
-    }
-    lv_buf h = LV_BUF_INIT;
-    lv_tt_html(client_tree, &h);
-    lv_buf_putc(&h, '\0');
-    char *copy = strdup(d);
-    cr_assert_str_eq(h.data, html(rd), "after %s", copy);
-    lv_buf_free(&h);
-    lv_buf_reset(&out);
-    lv_buf_puts(&out, copy);
-    free(copy);
-    return out.data;
+    return client_step(rd, b, whole, &client_tree);
 }
 
 Test(render, stateful_components_travel_under_c_by_cid)
@@ -864,8 +851,8 @@ Test(render, stateful_components_travel_under_c_by_cid)
         board_step(rd, &b, true),
         "{\"s\":[\"<div>\",\"\",\"</div>\"],\"0\":{\"s\":[\"<p>\",\"</p>\"],\"k\":{\"0\":{\"0\":1},"
         "\"1\":{\"0\":2},\"kc\":2}},\"1\":3,\"c\":{\"1\":{" CTR_S ",\"0\":\"1\",\"1\":\"1\",\"2\":\"a\","
-        "\"r\":1},\"2\":{" CTR_S ",\"0\":\"2\",\"1\":\"2\",\"2\":\"b\",\"r\":1},\"3\":{" CTR_S
-        ",\"0\":\"3\",\"1\":\"9\",\"2\":\"x\",\"r\":1}}}");
+        "\"r\":1},\"2\":{\"s\":1,\"0\":\"2\",\"1\":\"2\",\"2\":\"b\"},\"3\":{\"s\":1,\"0\":\"3\",\"1\":\"9\","
+        "\"2\":\"x\"}}}"); /* statics once: cids 2 and 3 share cid 1's */
     cr_assert_str_eq(html(rd),
                      "<div><p><button phx-target=\"1\" phx-click=\"inc\">1 a</button></p><p><button "
                      "phx-target=\"2\" phx-click=\"inc\">2 b</button></p><button phx-target=\"3\" "
@@ -888,10 +875,10 @@ Test(render, stateful_components_travel_under_c_by_cid)
     cr_assert_eq(lv_rendered_cids_destroyed(rd, cids, 2, gone), 1, "cid 1 is still shown");
     cr_assert_eq(gone[0], 2);
     cr_assert_eq(lv_rendered_component(rd, 2, NULL, NULL), LV_ENOTFOUND);
-    b.nctrs = 2; /* back, as a new component */
+    b.nctrs = 2; /* back, as a new component: the client has the statics under cid 1 */
     cr_assert_str_eq(board_step(rd, &b, false),
-                     "{\"0\":{\"k\":{\"1\":{\"0\":4},\"kc\":2}},\"c\":{\"4\":{" CTR_S
-                     ",\"0\":\"4\",\"1\":\"5\",\"2\":\"b\",\"r\":1}}}");
+                     "{\"0\":{\"k\":{\"1\":{\"0\":4},\"kc\":2}},\"c\":{\"4\":{\"s\":-1,"
+                     "\"0\":\"4\",\"1\":\"5\",\"2\":\"b\"}}}");
 
     b.show_extra = false;
     cr_assert_str_eq(board_step(rd, &b, false), "{\"1\":\"\"}");
@@ -952,5 +939,144 @@ Test(render, elements_in_undeclared_fields_are_always_rendered)
     u.hidden[0] = 1; /* back to the bytes of the first render's snapshot */
     u.tick++;
     cr_assert_str_eq(diff(rd, &u), "{\"0\":{\"k\":{\"0\":{\"0\":\"1\"},\"kc\":2}}}");
+    lv_rendered_free(rd);
+}
+
+/* ---- statics once per template: "p" templates within one tree or diff ---- */
+
+typedef struct {
+    char names[6][4];
+    int n;
+} badges;
+
+static const char *const badges_s0[] = {"<ul>", "</ul>"};
+static const char *const badges_s1[] = {"<li>", "</li>"};
+static const char *const badges_s2[] = {"<b>", "</b>"};
+static const lv_tmpl badges_t0 = LV_TMPL(badges_s0), badges_t1 = LV_TMPL(badges_s1),
+                     badges_t2 = LV_TMPL(badges_s2);
+static const lv_field badges_fields[] = {LV_FIELD(badges, names), LV_FIELD(badges, n)};
+
+/* <ul><li :for={i in 0..@n}><b :if={1}>{@names[i]}</b></li></ul>: a nested node per item */
+static void badges_render(lv_r *r, const void *state)
+{
+    const badges *s = state;
+    lv_r_open(r, &badges_t0);
+    if (lv_r_slot(r, BIT(0) | BIT(1))) {
+        lv_r_for_begin(r, &badges_t1);
+        for (int i = 0; i < s->n; i++) {
+            lv_r_item_key(r, i);
+            if (lv_r_slot(r, 0)) {
+                lv_r_open(r, &badges_t2);
+                if (lv_r_slot(r, 0))
+                    lv_r_put(r, s->names[i]);
+                lv_r_close(r);
+            }
+        }
+        lv_r_for_end(r);
+    }
+    lv_r_close(r);
+}
+
+static const lv_template badges_template = {"badges.lv.html", badges_fields, 2, badges_render};
+
+/* One step as the client sees it: the JSON, merged into the client's tree, rebuilds the HTML. */
+static const char *client_step(lv_rendered *rd, const void *state, bool whole, json_t **tree)
+{
+    const char *d = whole ? full(rd, state) : diff(rd, state);
+    char *copy = strdup(d);
+    if (*copy) {
+        json_t *j = json_loads(copy, 0, NULL);
+        cr_assert_not_null(j, "%s", copy);
+        lv_tt_apply(tree, j);
+        json_decref(j);
+    }
+    lv_buf h = LV_BUF_INIT;
+    lv_tt_html(*tree, NULL, &h);
+    lv_buf_putc(&h, '\0');
+    cr_assert_str_eq(h.data, html(rd), "after %s", copy);
+    lv_buf_free(&h);
+    lv_buf_reset(&out);
+    lv_buf_puts(&out, copy);
+    free(copy);
+    return out.data;
+}
+
+Test(render, repeated_statics_travel_once_through_p)
+{
+    badges b = {{"a", "b"}, 2};
+    json_t *tree = NULL;
+    lv_rendered *rd = lv_rendered_new(&badges_template, sizeof(b));
+    cr_assert_str_eq(client_step(rd, &b, true, &tree),
+                     "{\"s\":[\"<ul>\",\"</ul>\"],\"0\":{\"s\":[\"<li>\",\"</li>\"],\"k\":{\"0\":{\"0\":{\"s\":0,"
+                     "\"0\":\"a\"}},\"1\":{\"0\":{\"s\":0,\"0\":\"b\"}},\"kc\":2}},\"p\":{\"0\":[\"<b>\",\"</b>\"]}}");
+    strcpy(b.names[2], "c");
+    strcpy(b.names[3], "d");
+    b.n = 4; /* two new items in one diff: once more through "p", numbered afresh */
+    cr_assert_str_eq(client_step(rd, &b, false, &tree),
+                     "{\"0\":{\"k\":{\"2\":{\"0\":{\"s\":0,\"0\":\"c\"}},\"3\":{\"0\":{\"s\":0,\"0\":\"d\"}},"
+                     "\"kc\":4}},\"p\":{\"0\":[\"<b>\",\"</b>\"]}}");
+    strcpy(b.names[4], "e");
+    b.n = 5; /* one new node: its statics inline, no "p" */
+    cr_assert_str_eq(client_step(rd, &b, false, &tree),
+                     "{\"0\":{\"k\":{\"4\":{\"0\":{\"s\":[\"<b>\",\"</b>\"],\"0\":\"e\"}},\"kc\":5}}}");
+    strcpy(b.names[0], "A"); /* a known node: a partial diff, no statics at all */
+    cr_assert_str_eq(client_step(rd, &b, false, &tree), "{\"0\":{\"k\":{\"0\":{\"0\":{\"0\":\"A\"}},\"kc\":5}}}");
+    json_decref(tree);
+    lv_rendered_free(rd);
+}
+
+typedef struct {
+    badges b;
+    badges more;
+    bool two;
+} shelf;
+
+static const char *const shelf_s0[] = {"<div>", "", "</div>"};
+static const lv_tmpl shelf_t0 = LV_TMPL(shelf_s0);
+static const lv_field shelf_fields[] = {LV_FIELD(shelf, two)};
+
+static void shelf_render(lv_r *r, const void *state)
+{
+    const shelf *s = state;
+    lv_r_open(r, &shelf_t0);
+    if (lv_r_slot(r, 0))
+        lv_r_live(r, &badges_template, &s->b, sizeof(badges), 1);
+    if (lv_r_slot(r, BIT(0))) {
+        if (s->two)
+            lv_r_live(r, &badges_template, &s->more, sizeof(badges), 2);
+        else
+            lv_r_str(r, "");
+    }
+    lv_r_close(r);
+}
+
+static const lv_template shelf_template = {"shelf.lv.html", shelf_fields, 1, shelf_render};
+
+Test(render, a_component_has_its_own_p_and_borrows_statics_by_cid)
+{
+    shelf s = {{{"a", "b"}, 2}, {{"x", "y", "z"}, 3}, false};
+    json_t *tree = NULL;
+    lv_rendered *rd = lv_rendered_new(&shelf_template, sizeof(s));
+    /* the client reads a component's statics against the component's own "p" */
+    cr_assert_str_eq(client_step(rd, &s, true, &tree),
+                     "{\"s\":[\"<div>\",\"\",\"</div>\"],\"0\":1,\"1\":\"\",\"c\":{\"1\":{\"s\":[\"<ul>\",\"</ul>\"],"
+                     "\"0\":{\"s\":[\"<li>\",\"</li>\"],\"k\":{\"0\":{\"0\":{\"s\":0,\"0\":\"a\"}},\"1\":{\"0\":{\"s\":0,"
+                     "\"0\":\"b\"}},\"kc\":2}},\"r\":1,\"p\":{\"0\":[\"<b>\",\"</b>\"]}}}}");
+    s.two = true; /* a second component of the same template: cid 1's statics, cloned by the client */
+    cr_assert_str_eq(client_step(rd, &s, false, &tree),
+                     "{\"1\":2,\"c\":{\"2\":{\"s\":-1,\"0\":{\"s\":[\"<li>\",\"</li>\"],\"k\":{\"0\":{\"0\":{\"s\":0,"
+                     "\"0\":\"x\"}},\"1\":{\"0\":{\"s\":0,\"0\":\"y\"}},\"2\":{\"0\":{\"s\":0,\"0\":\"z\"}},"
+                     "\"kc\":3}},\"p\":{\"0\":[\"<b>\",\"</b>\"]}}}}");
+    strcpy(s.more.names[1], "Y"); /* then a plain partial diff of cid 2 */
+    cr_assert_str_eq(client_step(rd, &s, false, &tree), "{\"c\":{\"2\":{\"0\":{\"k\":{\"1\":{\"0\":{\"0\":\"Y\"}},\"kc\":3}}}}}");
+    /* a fresh join: the cache restarts, so the second component borrows from the first of the same
+     * tree (positive); cids keep counting up */
+    json_decref(tree);
+    tree = NULL;
+    lv_rendered_reset(rd);
+    const char *joined = client_step(rd, &s, true, &tree);
+    cr_assert(strstr(joined, "\"4\":{\"s\":3,") != NULL, "%s", joined);
+    cr_assert(strstr(joined, "\"s\":-") == NULL, "%s", joined);
+    json_decref(tree);
     lv_rendered_free(rd);
 }
