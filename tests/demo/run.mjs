@@ -1,9 +1,8 @@
 // `make demo-test`: the "let it crash" talk, replayed headlessly against build/salamander with
 // --schedulers 1. Prints BENCH lines and exits non-zero, naming the step, when anything fails.
 // usage: node run.mjs BUILD_DIR
-import { spawn, execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
-import { createServer } from 'node:net';
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer, createConnection } from 'node:net';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -72,15 +71,29 @@ async function waitFor(step, what, ms) {
   fail(step, `not seen within ${ms} ms`);
 }
 
-// asynchronous, so the clicks measured meanwhile in this same process never wait for lvctl
-const lvctlAsync = async (...args) =>
-  (await promisify(execFile)(`${build}/lvctl`, ['--socket', admin, ...args], { encoding: 'utf8' })).stdout;
+// The admin socket's protocol (one request line, then "OK" and the body), spoken directly while
+// clicks are measured: starting lvctl would fork this process, and a fork stalls its event loop
+// for milliseconds, which the click latencies measured here would then show.
+function adminQuery(line) {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(admin);
+    let out = '';
+    c.on('data', d => { out += d; });
+    c.on('end', () => {
+      const nl = out.indexOf('\n');
+      if (out.slice(0, nl) !== 'OK') reject(new Error(`admin: ${out.slice(0, nl)}`));
+      else resolve(out.slice(nl + 1));
+    });
+    c.on('error', reject);
+    c.write(line + '\n');
+  });
+}
 
 async function successesPerSecond(seconds) {
   const samples = [];
   for (let i = 0; i < seconds * 2; i++) {
     await sleep(500);
-    samples.push(JSON.parse(await lvctlAsync('stats', '--json')).load_successes_per_s);
+    samples.push(JSON.parse(await adminQuery('stats --json')).load_successes_per_s);
   }
   return samples.reduce((a, b) => a + b, 0) / samples.length;
 }
