@@ -264,14 +264,21 @@ static bool work_waiting(lv__sched *s, uint64_t now_ms, bool io_ready)
     return due != 0 && due <= now_ms;
 }
 
+/* What the monitor remembers of one scheduler between ticks. */
+typedef struct {
+    uint64_t signalled_seq; /* the dispatch it last signalled, and when */
+    uint64_t signalled_ns;
+    uint64_t stuck_seq; /* the dispatch it last reported as stuck */
+} sched_watch;
+
 static void *sysmon_main(void *arg)
 {
     lv_rt *rt = arg;
     pthread_setname_np(pthread_self(), "monitor");
     int n = rt->nsched;
     struct pollfd *fds = calloc((size_t)n, sizeof(*fds));
-    uint64_t *seen_seq = calloc((size_t)n, sizeof(uint64_t));
-    if (fds == NULL || seen_seq == NULL)
+    sched_watch *w = calloc((size_t)n, sizeof(*w));
+    if (fds == NULL || w == NULL)
         goto Exit;
     long idle_ticks = 0;
     while (!atomic_load(&rt->sysmon_stop)) {
@@ -283,11 +290,14 @@ static void *sysmon_main(void *arg)
             lv__sched *s = &rt->scheds[i];
             /* Watch the loop's descriptor only while a dispatch has run past its share: a shorter
              * one ends soon and the scheduler polls its loop itself. Watching it during short
-             * dispatches would wake this thread for every packet of a busy server. */
+             * dispatches would wake this thread for every packet of a busy server. Nor once that
+             * dispatch has been signalled: the descriptor stays readable until the scheduler
+             * polls, so watching it again would spin this thread. */
             uint64_t since = atomic_load_explicit(&s->running_since_ns, memory_order_relaxed);
+            uint64_t seq = atomic_load_explicit(&s->dispatch_seq, memory_order_relaxed);
             running += since != 0;
             bool long_dispatch = since != 0 && since < start && start - since >= SHARE_NS;
-            fds[i].fd = long_dispatch && s->epfd >= 0 ? s->epfd : -1;
+            fds[i].fd = long_dispatch && s->epfd >= 0 && w[i].signalled_seq != seq ? s->epfd : -1;
             fds[i].events = POLLIN;
             fds[i].revents = 0;
             nfds += fds[i].fd >= 0;
@@ -311,22 +321,28 @@ static void *sysmon_main(void *arg)
                 continue;
             uint64_t ran = now - since;
             bool io = fds[i].fd >= 0 && (fds[i].revents & POLLIN);
-            if (ran >= SLICE_NS || (ran >= SHARE_NS && work_waiting(s, lv__sched_now_ms(s), io))) {
-                /* a thread blocked in the kernel cannot be preempted: a signal would only cut its
-                 * call short (EINTR); the hand-off above deals with it */
-                char state = ran >= SLICE_NS ? lv__thread_state(s->tid) : 'R';
-                if (state != 'S' && state != 'D')
-                    lv__preempt_signal(s);
-                if (ran >= STUCK_NS && seen_seq[i] != seq) {
-                    seen_seq[i] = seq;
-                    lv__sched_report_stuck(s, ran);
-                }
+            bool due = ran >= SLICE_NS || (ran >= SHARE_NS && work_waiting(s, lv__sched_now_ms(s), io));
+            /* a refused signal (no safe point yet) is repeated once a tick, not in a burst */
+            bool recent = w[i].signalled_seq == seq && now - w[i].signalled_ns < TICK_US * 1000u;
+            if (!due || recent)
+                continue;
+            /* a thread blocked in the kernel cannot be preempted: a signal would only cut its
+             * call short (EINTR); the hand-off above deals with it */
+            char state = ran >= SLICE_NS ? lv__thread_state(s->tid) : 'R';
+            if (state != 'S' && state != 'D') {
+                lv__preempt_signal(s);
+                w[i].signalled_seq = seq;
+                w[i].signalled_ns = now;
+            }
+            if (ran >= STUCK_NS && w[i].stuck_seq != seq) {
+                w[i].stuck_seq = seq;
+                lv__sched_report_stuck(s, ran);
             }
         }
     }
 Exit:
     free(fds);
-    free(seen_seq);
+    free(w);
     return NULL;
 }
 
