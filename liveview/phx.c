@@ -99,6 +99,83 @@ static int phx_name(json_t *root, size_t i, const char *name, size_t max, const 
     return 0;
 }
 
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* A string without escapes or control characters; *p is past the closing quote. */
+static bool peek_plain_string(const char **p, const char *end, const char **s, size_t *n)
+{
+    const char *q = *p;
+    if (q >= end || *q != '"')
+        return false;
+    const char *start = ++q;
+    while (q < end && *q != '"') {
+        if (*q == '\\' || (unsigned char)*q < 0x20)
+            return false;
+        q++;
+    }
+    if (q >= end)
+        return false;
+    *s = start;
+    *n = (size_t)(q - start);
+    *p = q + 1;
+    return true;
+}
+
+static bool peek_ref(const char **p, const char *end, const char **s, size_t *n)
+{
+    const char *q = *p;
+    if (end - q >= 4 && memcmp(q, "null", 4) == 0) {
+        *s = NULL;
+        *n = 0;
+        *p = q + 4;
+        return true;
+    }
+    bool quoted = q < end && *q == '"';
+    const char *start = q + quoted;
+    q = start;
+    while (q < end && *q >= '0' && *q <= '9')
+        q++;
+    size_t digits = (size_t)(q - start);
+    if (digits == 0 || digits > LV_PHX_MAX_REF || (!quoted && digits > 1 && *start == '0'))
+        return false;
+    if (quoted && (q >= end || *q++ != '"'))
+        return false;
+    *s = start;
+    *n = digits;
+    *p = q;
+    return true;
+}
+
+static bool peek_comma(const char **p, const char *end)
+{
+    const char *q = skip_ws(*p, end);
+    if (q >= end || *q != ',')
+        return false;
+    *p = skip_ws(q + 1, end);
+    return true;
+}
+
+bool lv_phx_peek(const char *text, size_t len, lv_phx_head *out)
+{
+    const char *p = text, *end = text + len;
+    p = skip_ws(p, end);
+    if (p >= end || *p != '[')
+        return false;
+    p = skip_ws(p + 1, end);
+    if (!peek_ref(&p, end, &out->join_ref, &out->join_ref_len) || !peek_comma(&p, end) ||
+        !peek_ref(&p, end, &out->ref, &out->ref_len) || !peek_comma(&p, end) ||
+        !peek_plain_string(&p, end, &out->topic, &out->topic_len) || !peek_comma(&p, end) ||
+        !peek_plain_string(&p, end, &out->event, &out->event_len) || !peek_comma(&p, end))
+        return false;
+    return p < end && *p == '{' && out->topic_len > 0 && out->topic_len <= LV_PHX_MAX_TOPIC &&
+           out->event_len > 0;
+}
+
 int lv_phx_parse(const char *text, size_t len, lv_phx_msg *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));

@@ -38,6 +38,19 @@ typedef struct lv_phx_msg {
 int lv_phx_parse(const char *text, size_t len, lv_phx_msg *out, char *err, size_t errlen);
 void lv_phx_msg_dispose(lv_phx_msg *m);
 
+/* The head of a frame, read without building anything: enough to route a frame to the process
+ * that parses it in full (the socket would otherwise parse every click twice). The strings are
+ * slices of the frame, not NUL-terminated; a NULL ref was null. */
+typedef struct lv_phx_head {
+    const char *join_ref, *ref, *topic, *event;
+    size_t join_ref_len, ref_len, topic_len, event_len;
+} lv_phx_head;
+
+/* True when the frame starts the usual way: '[', two refs (null, or at most LV_PHX_MAX_REF digits,
+ * quoted or not), a topic and an event as non-empty strings without escapes (the topic at most
+ * LV_PHX_MAX_TOPIC bytes), then '{'. The rest is not looked at: only lv_phx_parse validates. */
+bool lv_phx_peek(const char *text, size_t len, lv_phx_head *out);
+
 /* The encoders append one frame. jr and ref are written as null when NULL; topic, event and status
  * are JSON-escaped; the *_json arguments are inserted verbatim and must already be JSON (n == 0
  * writes {}). */

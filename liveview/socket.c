@@ -110,12 +110,37 @@ void lv__socket_send(lv_socket *s, const char *frame, size_t len)
         s->ops->send(s->ctx, frame, len);
 }
 
-static channel *find_channel(lv_socket *s, const char *topic)
+static channel *find_channel_n(lv_socket *s, const char *topic, size_t n)
 {
     for (size_t i = 0; i < s->nchannels; i++)
-        if (strcmp(s->channels[i].topic, topic) == 0)
+        if (strncmp(s->channels[i].topic, topic, n) == 0 && s->channels[i].topic[n] == '\0')
             return &s->channels[i];
     return NULL;
+}
+
+static channel *find_channel(lv_socket *s, const char *topic)
+{
+    return find_channel_n(s, topic, strlen(topic));
+}
+
+/* A slice of the frame as a C string; a NULL slice (a null ref) stays NULL. */
+static const char *slice_str(const char *p, size_t n, char *buf, size_t cap)
+{
+    if (p == NULL || n >= cap)
+        return NULL;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+void lv__socket_malformed(lv_socket *s, const char *why)
+{
+    lv__proc_go_home(); /* the transport belongs to the scheduler's thread */
+    fprintf(stderr, "[salamander] %s: malformed frame: %s\n", s->peer, why);
+    char reason[120];
+    snprintf(reason, sizeof(reason), "malformed frame: %.100s", why); /* a close reason fits 123 bytes */
+    if (!s->gone)
+        s->ops->close(s->ctx, 1007, reason);
 }
 
 static void remove_channel(lv_socket *s, channel *c)
@@ -296,12 +321,21 @@ void lv_socket_frame(lv_socket *s, const char *text, size_t len)
             s->ops->close(s->ctx, 1008, "rate limit exceeded");
         return;
     }
+    lv_phx_head h;
+    channel *c;
+    if (lv_phx_peek(text, len, &h) && h.event_len == 5 && memcmp(h.event, "event", 5) == 0 &&
+        (c = find_channel_n(s, h.topic, h.topic_len)) != NULL) {
+        /* a click, a form change: the view's process parses it, once, and closes the socket with
+         * 1007 like below if the rest of the frame is malformed */
+        if (lv__deliver(s->ep->rt, c->pid, LV_MSG_SYSTEM, 0, "event", text, len, 0) != 0) {
+            char jr[LV_PHX_MAX_REF + 1], ref[LV_PHX_MAX_REF + 1];
+            send_reply(s, slice_str(h.join_ref, h.join_ref_len, jr, sizeof(jr)),
+                       slice_str(h.ref, h.ref_len, ref, sizeof(ref)), c->topic, "ok", "{}");
+        }
+        return;
+    }
     if (lv_phx_parse(text, len, &m, err, sizeof(err)) != 0) {
-        fprintf(stderr, "[salamander] %s: malformed frame: %s\n", s->peer, err);
-        char reason[120];
-        snprintf(reason, sizeof(reason), "malformed frame: %.100s", err); /* a close reason fits 123 bytes */
-        if (!s->gone)
-            s->ops->close(s->ctx, 1007, reason);
+        lv__socket_malformed(s, err);
         return;
     }
     if (strcmp(m.topic, "phoenix") == 0) {
@@ -315,7 +349,7 @@ void lv_socket_frame(lv_socket *s, const char *text, size_t len)
         handle_join(s, &m, text, len);
         goto Exit;
     }
-    channel *c = find_channel(s, m.topic);
+    c = find_channel(s, m.topic);
     if (strcmp(m.event, "phx_leave") == 0) {
         send_reply(s, m.join_ref, m.ref, m.topic, "ok", "{}");
         if (c != NULL) {

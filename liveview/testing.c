@@ -542,6 +542,11 @@ int lv_test_element_change(lv_test *t, const char *selector, const char *form, c
     return element_form(t, selector, "phx-change", form, target ? target : "");
 }
 
+const char *lv_test_topic(lv_test *t)
+{
+    return t->topic;
+}
+
 void lv_test_raw_frame(lv_test *t, const char *frame)
 {
     lv_socket_frame(t->sock, frame, strlen(frame));

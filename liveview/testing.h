@@ -88,6 +88,8 @@ void *lv_test_state(lv_test *t);
 
 /* Sends any raw frame text to the socket (for bad-input tests); runs until idle. */
 void lv_test_raw_frame(lv_test *t, const char *frame);
+/* The joined channel's topic ("lv:" and the container id), to address raw frames to the view. */
+const char *lv_test_topic(lv_test *t);
 /* A message to the view's handle_info. */
 int lv_test_send(lv_test *t, const char *tag, const void *data, size_t size);
 /* Moves the virtual clock, firing due timers (e.g. the thermostat's tick). */

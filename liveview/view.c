@@ -512,8 +512,11 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
 {
     lv_phx_msg m;
     char err[160];
-    if (lv_phx_parse(text, len, &m, err, sizeof(err)) != 0)
-        lv_crash("event frame: %s", err); /* the socket validated it already: this is a runtime bug */
+    if (lv_phx_parse(text, len, &m, err, sizeof(err)) != 0) {
+        lv__socket_malformed(v->sock, err); /* the socket routed it by its head alone */
+        lv_phx_msg_dispose(&m);
+        return;
+    }
     const char *event = json_string_value(json_object_get(m.payload, "event"));
     json_t *value = NULL;
     if (strcmp(m.event, "cids_destroyed") == 0) {

@@ -41,6 +41,9 @@ void lv__view_global_init(void);
 int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
                            const char *join_ref, const char *peer, const char *session_json, lv_pid *out);
 void lv__socket_send(lv_socket *s, const char *frame, size_t len);
+/* Logs a malformed client frame and closes the connection with 1007 and why (callable from the
+ * view's process too). */
+void lv__socket_malformed(lv_socket *s, const char *why);
 void lv__socket_channel_ended(lv_socket *s, const char *topic, lv_pid pid, const char *reason, bool joined);
 /* A JSON value as compact text in memory from malloc (the caller frees it), whatever allocator
  * jansson uses in the calling context; NULL when out of memory. */

@@ -1,5 +1,6 @@
 /* The thermostat through the headless test API: mount, click, tick, and bad input. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #define LV__TEST_ASSERT(cond) cr_assert(cond)
@@ -81,6 +82,18 @@ Test(thermostat, malformed_frames_close_the_socket_with_a_reason)
 {
     lv_test_raw_frame(t, "[\"1\",\"2\",\"lv:x\"");
     cr_assert_not_null(strstr(lv_test_frames(t), "CLOSE 1007 malformed frame"), "%s", lv_test_frames(t));
+}
+
+Test(thermostat, a_malformed_event_for_the_view_closes_the_socket_with_a_reason)
+{
+    /* routed by its head alone, so the view's process finds the error and closes the socket */
+    char frame[256];
+    snprintf(frame, sizeof(frame), "[\"1\",\"9\",\"%s\",\"event\",{\"type\":\"click\",\"event\":\"inc\",}]",
+             lv_test_topic(t));
+    lv_test_raw_frame(t, frame);
+    cr_assert_not_null(strstr(lv_test_frames(t), "CLOSE 1007 malformed frame: invalid JSON"), "%s",
+                       lv_test_frames(t));
+    cr_assert_null(strstr(lv_test_frames(t), "\"9\""), "no reply to it: %s", lv_test_frames(t));
 }
 
 Test(thermostat, events_on_an_unjoined_topic_get_an_error_reply)

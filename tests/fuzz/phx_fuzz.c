@@ -69,6 +69,27 @@ static bool same(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
+static bool same_slice(const char *p, size_t n, const char *s)
+{
+    return s == NULL ? p == NULL : p != NULL && strlen(s) == n && memcmp(p, s, n) == 0;
+}
+
+/* lv_phx_peek routes frames without parsing them: whatever it reads of a frame the parser accepts
+ * must be what the parser reads, and its slices stay inside the input. */
+static void check_peek(const uint8_t *data, size_t size, int rc, const lv_phx_msg *m)
+{
+    lv_phx_head h;
+    if (!lv_phx_peek((const char *)data, size, &h))
+        return;
+    const char *lo = (const char *)data, *hi = lo + size;
+    CHECK(h.topic >= lo && h.topic + h.topic_len <= hi && h.event >= lo && h.event + h.event_len <= hi);
+    CHECK(h.topic_len >= 1 && h.topic_len <= LV_PHX_MAX_TOPIC && h.event_len >= 1);
+    if (rc != 0)
+        return;
+    CHECK(same_slice(h.join_ref, h.join_ref_len, m->join_ref) && same_slice(h.ref, h.ref_len, m->ref));
+    CHECK(same_slice(h.topic, h.topic_len, m->topic) && same_slice(h.event, h.event_len, m->event));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     lv_phx_msg m;
@@ -78,6 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == LV_ENOMEM)
         return 0;
     CHECK((rc == 0) == reference_accepts(data, size));
+    check_peek(data, size, rc, &m);
     if (rc != 0) {
         CHECK(err[0] != '\0');
         for (const char *p = err; *p; p++)

@@ -273,6 +273,76 @@ Test(phx, bad_frames_rejected_with_clear_messages)
     }
 }
 
+/* ---- the head, read without parsing ---- */
+
+static bool slice_eq(const char *p, size_t n, const char *s)
+{
+    return s == NULL ? p == NULL : p != NULL && strlen(s) == n && memcmp(p, s, n) == 0;
+}
+
+Test(phx, peek_agrees_with_the_parser_on_the_frames_clients_send)
+{
+    static const char *const frames[] = {
+        "[\"4\",\"7\",\"lv:phx-F0\",\"event\",{\"type\":\"click\",\"event\":\"inc\",\"value\":{}}]",
+        "[null,\"12\",\"phoenix\",\"heartbeat\",{}]",
+        "[4,7,\"lv:x\",\"event\",{}]",
+        " [ \"1\" ,\n null , \"lv:x\" ,\t\"phx_leave\" , { } ] ",
+        "[0,\"00\",\"lv:\u00e9\",\"event\",{}]",
+    };
+    for (size_t i = 0; i < sizeof(frames) / sizeof(*frames); i++) {
+        lv_phx_head h;
+        lv_phx_msg m;
+        char err[160];
+        cr_assert(lv_phx_peek(frames[i], strlen(frames[i]), &h), "frame %zu", i);
+        cr_assert_eq(parse(frames[i], &m, err, sizeof(err)), 0, "frame %zu: %s", i, err);
+        cr_assert(slice_eq(h.join_ref, h.join_ref_len, m.join_ref), "frame %zu join_ref", i);
+        cr_assert(slice_eq(h.ref, h.ref_len, m.ref), "frame %zu ref", i);
+        cr_assert(slice_eq(h.topic, h.topic_len, m.topic), "frame %zu topic", i);
+        cr_assert(slice_eq(h.event, h.event_len, m.event), "frame %zu event", i);
+        lv_phx_msg_dispose(&m);
+    }
+}
+
+Test(phx, peek_declines_what_it_cannot_read_plainly)
+{
+    static const char *const frames[] = {
+        "[\"1\",\"2\",\"lv:\\u0078\",\"event\",{}]", /* an escape in the topic */
+        "[\"1\",\"2\",\"lv:x\",\"ev\\\"ent\",{}]",  /* an escape in the event */
+        "[\"1\",\"2\",\"\",\"event\",{}]",           /* empty topic */
+        "[\"1\",\"2\",\"lv:x\",\"\",{}]",            /* empty event */
+        "[01,\"2\",\"lv:x\",\"event\",{}]",            /* a number with a leading zero */
+        "[\"-1\",\"2\",\"lv:x\",\"event\",{}]",      /* not digits */
+        "[\"1\",\"123456789012345678901\",\"lv:x\",\"event\",{}]", /* 21 digits */
+        "[\"1\",\"2\",\"lv:x\",\"event\",[]]",       /* payload not an object */
+        "[\"1\",\"2\",\"lv:x\",\"event\"]",          /* no payload */
+        "{\"1\":2}", "[", "", "[\"1\",\"2\",\"lv:x\"",
+    };
+    for (size_t i = 0; i < sizeof(frames) / sizeof(*frames); i++) {
+        lv_phx_head h;
+        cr_assert_not(lv_phx_peek(frames[i], strlen(frames[i]), &h), "frame %zu: %s", i, frames[i]);
+    }
+    char f[256], topic[LV_PHX_MAX_TOPIC + 2];
+    memset(topic, 't', LV_PHX_MAX_TOPIC + 1);
+    topic[LV_PHX_MAX_TOPIC + 1] = '\0';
+    snprintf(f, sizeof(f), "[\"1\",\"1\",\"%s\",\"e\",{}]", topic);
+    lv_phx_head h;
+    cr_assert_not(lv_phx_peek(f, strlen(f), &h), "a topic the parser refuses");
+    topic[LV_PHX_MAX_TOPIC] = '\0';
+    snprintf(f, sizeof(f), "[\"1\",\"1\",\"%s\",\"e\",{}]", topic);
+    cr_assert(lv_phx_peek(f, strlen(f), &h), "the longest topic the parser takes");
+}
+
+/* The head is read from the first bytes only: what follows is for the full parse to judge. */
+Test(phx, peek_does_not_validate_the_payload)
+{
+    const char *f = "[\"1\",\"2\",\"lv:x\",\"event\",{\"type\":,]";
+    lv_phx_head h;
+    lv_phx_msg m;
+    char err[160];
+    cr_assert(lv_phx_peek(f, strlen(f), &h));
+    cr_assert_eq(parse(f, &m, err, sizeof(err)), LV_EPROTO);
+}
+
 Test(phx, overlong_topic)
 {
     char f[256];
