@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -64,8 +65,9 @@ typedef struct lv__stack {
 
 typedef struct lv__sched lv__sched;
 
+/* Aligned so that a handler state placed right after it is aligned for any type. */
 struct lv_proc {
-    lv_pid pid;
+    _Alignas(max_align_t) lv_pid pid;
     _Atomic int state;
     _Atomic(lv__msgnode *) inbox; /* senders push here (LIFO), the owner drains it */
     _Atomic int kill_requested;
@@ -79,7 +81,7 @@ struct lv_proc {
     lv_proc_fn fn;
     void *arg;
     lv_handler_fn handler;
-    void *hstate;              /* handler process state, in the arena */
+    void *hstate;              /* handler process state: right after this struct, same block */
     lv__msgnode *current_node; /* the message being handled; freed after the handler returns */
     lv__timer *rx_timer;       /* lv_receive's timeout */
     bool trap_exit;
@@ -101,6 +103,7 @@ struct lv_proc {
     _Atomic int preempted;
     _Atomic(struct lv__trace *) trace;
     int home_why; /* how it left a thread that lost its scheduler (see lv__sched.returned) */
+    uint32_t hstate_size;
     bool pinned;   /* holds something of its scheduler's loop (a socket): never moves */
     bool moved;    /* arrived from another scheduler: its timers join this one's wheel */
 };

@@ -12,9 +12,12 @@
 #include "liveview/rt_internal.h"
 #include "liveview/view_internal.h"
 
+/* A joined topic. Its topic and join ref strings are the view's own (in the view process's block,
+ * immutable): the process outlives its entry here, since its exit hook removes the entry
+ * (lv__socket_channel_ended) and leave / rejoin remove it before the process is told to go. */
 typedef struct {
-    char topic[96];
-    char join_ref[24];
+    const char *topic;
+    const char *join_ref;
     lv_pid pid;
 } channel;
 
@@ -252,11 +255,13 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
         s->cap = cap;
     }
     channel *c = &s->channels[s->nchannels];
-    memset(c, 0, sizeof(*c));
-    snprintf(c->topic, sizeof(c->topic), "%s", m->topic);
-    snprintf(c->join_ref, sizeof(c->join_ref), "%s", m->join_ref ? m->join_ref : "");
-    int err = lv__view_spawn_channel(s->ep, view, s, c->topic, c->join_ref, s->peer, session, &c->pid);
+    lv_view *v = NULL;
+    int err = lv__view_spawn_channel(s->ep, view, s, m->topic, m->join_ref, s->peer, session, &c->pid, &v);
     free(session); /* the process parsed its own copy */
+    if (err == 0) {
+        c->topic = v->topic;
+        c->join_ref = v->join_ref;
+    }
     if (err == 0)
         err = lv__deliver(s->ep->rt, c->pid, LV_MSG_SYSTEM, 0, "join", text, len, 0);
     if (err) {
