@@ -38,8 +38,9 @@ typedef struct lv__timer {
     lv_proc *owner;
     bool in_wheel;
     bool is_receive_timeout; /* wakes lv_receive instead of delivering a message */
-    char tag[32];
+    char tag[]; /* sized to the tag: a 1 s tick costs 64 bytes, not 96 */
 } lv__timer;
+#define LV__TIMER_TAG_MAX 32 /* bytes, NUL included */
 
 typedef struct lv__crash {
     char detail[160];

@@ -100,6 +100,11 @@ size_t lv_socket_channels(const lv_socket *s)
     return s->nchannels;
 }
 
+const char *lv_socket_peer(const lv_socket *s)
+{
+    return s->peer;
+}
+
 lv_pid lv_socket_channel_pid(lv_socket *s, const char *topic)
 {
     channel *c = find_channel(s, topic);
