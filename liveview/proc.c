@@ -204,12 +204,17 @@ static lv__sched *pick_sched(lv_rt *rt)
     return &rt->scheds[i % (unsigned)rt->nsched];
 }
 
-/* A handler process's state (`extra` bytes) shares the process's own allocation: it lives
- * exactly as long as the process, and a separate arena chunk for it would round a view's few
- * hundred bytes up to the next power of two and keep the rest reserved for good. */
+/* Every joined session holds one process: its size is most of an idle session's cost
+ * (tests/bench/RESULTS.md, memory per idle session). Grow it only knowingly. */
+_Static_assert(sizeof(lv_proc) <= 416, "lv_proc grew: an idle session costs more");
+
+/* A handler process's state (`extra` bytes) and the name share the process's own allocation:
+ * they live exactly as long as the process, and a separate arena chunk for the state would round
+ * a view's few hundred bytes up to the next power of two and keep the rest reserved for good. */
 static int spawn(lv_rt *rt, const char *name, size_t extra, lv_proc **out)
 {
-    lv_proc *p = calloc(1, sizeof(*p) + extra);
+    size_t nlen = name ? strnlen(name, LV_PROC_NAME_MAX - 1) : 0;
+    lv_proc *p = calloc(1, sizeof(*p) + extra + nlen + 1);
     if (p == NULL)
         return LV_ENOMEM;
     int64_t index = slot_alloc(rt);
@@ -224,7 +229,9 @@ static int spawn(lv_rt *rt, const char *name, size_t extra, lv_proc **out)
     if (p->pid == 0) /* slot 0, generation 0: PID 0 means "no process" */
         p->pid = ((uint64_t)1 << (SLOT_BITS + SCHED_BITS)) | (uint64_t)index, sl->gen = 1;
     lv_arena_init(&p->arena, rt->cfg.heap_limit);
-    snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
+    char *pname = (char *)(p + 1) + extra;
+    memcpy(pname, name ? name : "", nlen); /* NUL from calloc */
+    p->name = pname;
     atomic_store(&p->state, LV__RUNNABLE);
     *out = p;
     return 0;

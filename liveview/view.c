@@ -496,6 +496,9 @@ static void send_changes(lv_view *v, const char *ref)
     view_out_sent(v);
 }
 
+/* Part of every joined session's block: see the sizes in tests/bench/RESULTS.md. */
+_Static_assert(sizeof(lv_view) <= 128, "lv_view grew: an idle session costs more");
+
 /* ---- the view's block: lv_view, then the state, then (channels) the topic and join ref ---- */
 
 static size_t align_up(size_t n)
