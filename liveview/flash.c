@@ -28,11 +28,15 @@ int lv__flash_put(lv__flash *f, const char *key, const char *msg)
         return LV_ELIMIT;
     char *m = strdup(msg);
     char *k = i < 0 ? strdup(key) : NULL;
-    if (m == NULL || (i < 0 && k == NULL)) {
+    struct lv__flash_entry *e = i < 0 ? realloc(f->e, (f->n + 1u) * sizeof(*e)) : f->e;
+    if (m == NULL || (i < 0 && (k == NULL || e == NULL))) {
         free(m);
         free(k);
+        if (e != NULL)
+            f->e = e;
         return LV_ENOMEM;
     }
+    f->e = e;
     if (i < 0) {
         i = (int)f->n++;
         f->e[i].key = k;
@@ -55,6 +59,10 @@ void lv__flash_clear(lv__flash *f, const char *key)
         free(f->e[i].msg);
         f->e[i] = f->e[--f->n];
         f->changed = true;
+    }
+    if (f->n == 0) {
+        free(f->e);
+        f->e = NULL;
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -19,11 +20,12 @@
 /* The cookie set on redirect and read by the GET that follows (PROTOCOL.md section 3). */
 #define LV__FLASH_COOKIE "__phoenix_flash__"
 
+/* Empty, it holds no memory: most views never show a flash, and every joined view has one. */
 typedef struct lv__flash {
-    size_t n;
-    struct {
+    struct lv__flash_entry {
         char *key, *msg; /* malloc'd: freed by lv__flash_clear, also from a crashed view's exit hook */
-    } e[LV__FLASH_MAX_KEYS];
+    } *e;                /* malloc'd, n entries; NULL when empty */
+    uint8_t n;
     bool changed; /* since the last render: the template's flash slots must be evaluated again */
 } lv__flash;
 

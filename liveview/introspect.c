@@ -37,7 +37,7 @@ void lv__proc_account(lv_proc *p, uint64_t ran_ns, uint64_t now_ns)
         uintptr_t top = (uintptr_t)p->stack->base + p->stack->size, sp = (uintptr_t)p->ctx;
         stack = sp < top ? ((top - sp) + 4095) & ~(size_t)4095 : 0;
     }
-    size_t mem = p->arena.reserved + sizeof(*p) + stack;
+    size_t mem = p->arena.reserved + sizeof(*p) + p->hstate_size + stack;
     atomic_store_explicit(&p->st_memory, mem, memory_order_relaxed);
 }
 

@@ -204,9 +204,17 @@ static lv__sched *pick_sched(lv_rt *rt)
     return &rt->scheds[i % (unsigned)rt->nsched];
 }
 
-static int spawn(lv_rt *rt, const char *name, lv_proc **out)
+/* Every joined session holds one process: its size is most of an idle session's cost
+ * (tests/bench/RESULTS.md, memory per idle session). Grow it only knowingly. */
+_Static_assert(sizeof(lv_proc) <= 416, "lv_proc grew: an idle session costs more");
+
+/* A handler process's state (`extra` bytes) and the name share the process's own allocation:
+ * they live exactly as long as the process, and a separate arena chunk for the state would round
+ * a view's few hundred bytes up to the next power of two and keep the rest reserved for good. */
+static int spawn(lv_rt *rt, const char *name, size_t extra, lv_proc **out)
 {
-    lv_proc *p = calloc(1, sizeof(*p));
+    size_t nlen = name ? strnlen(name, LV_PROC_NAME_MAX - 1) : 0;
+    lv_proc *p = calloc(1, sizeof(*p) + extra + nlen + 1);
     if (p == NULL)
         return LV_ENOMEM;
     int64_t index = slot_alloc(rt);
@@ -221,7 +229,9 @@ static int spawn(lv_rt *rt, const char *name, lv_proc **out)
     if (p->pid == 0) /* slot 0, generation 0: PID 0 means "no process" */
         p->pid = ((uint64_t)1 << (SLOT_BITS + SCHED_BITS)) | (uint64_t)index, sl->gen = 1;
     lv_arena_init(&p->arena, rt->cfg.heap_limit);
-    snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
+    char *pname = (char *)(p + 1) + extra;
+    memcpy(pname, name ? name : "", nlen); /* NUL from calloc */
+    p->name = pname;
     atomic_store(&p->state, LV__RUNNABLE);
     *out = p;
     return 0;
@@ -245,7 +255,7 @@ int lv_rt_spawn_with_exit_hook(lv_rt *rt, const char *name, lv_proc_fn fn, void 
                                void (*on_exit)(void *ctx, const char *reason), void *ctx, lv_pid *out)
 {
     lv_proc *p;
-    int err = spawn(rt, name, &p);
+    int err = spawn(rt, name, 0, &p);
     if (err)
         return err;
     p->fn = fn;
@@ -262,17 +272,15 @@ int lv_rt_spawn_handler(lv_rt *rt, const char *name, size_t state_size, void (*i
                         void *arg, lv_handler_fn handler, lv_pid *out)
 {
     lv_proc *p;
-    int err = spawn(rt, name, &p);
+    if (state_size > UINT32_MAX)
+        return LV_EINVAL;
+    int err = spawn(rt, name, state_size, &p);
     if (err)
         return err;
     p->handler = handler;
     if (state_size) {
-        p->hstate = lv_arena_alloc(&p->arena, state_size);
-        if (p->hstate == NULL) {
-            lv__proc_destroy(p);
-            return LV_ENOMEM;
-        }
-        memset(p->hstate, 0, state_size);
+        p->hstate = p + 1; /* zeroed by spawn's calloc */
+        p->hstate_size = (uint32_t)state_size;
     }
     /* init runs in the spawner's context, before the process is visible to anyone */
     lv__sched *s = lv__current_sched();

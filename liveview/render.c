@@ -77,10 +77,10 @@ struct rcomp {
 typedef struct rtree {
     const lv_template *tmpl;
     size_t state_size;
-    unsigned char *snapshot;
-    bool have_snapshot;
+    unsigned char *snapshot; /* the view's: at the end of its lv_rendered; a component's: its own */
     uint64_t touched;
     rnode *root;
+    bool have_snapshot;
     bool root_fresh;
 } rtree;
 
@@ -109,6 +109,7 @@ struct lv_rendered {
     uint32_t live_index_cap;
     int64_t last_cid;
     uint64_t pass;
+    unsigned char snapshot[]; /* the view's state as last rendered, tree.snapshot */
 };
 
 /* ---- the render pass ---- */
@@ -1350,16 +1351,12 @@ static void html_slots(lv_buf *out, const lv_tmpl *t, const rslot *slots, const 
 
 lv_rendered *lv_rendered_new(const lv_template *t, size_t state_size)
 {
-    lv_rendered *rd = calloc(1, sizeof(*rd));
+    lv_rendered *rd = calloc(1, sizeof(*rd) + state_size); /* one allocation with its snapshot */
     if (rd == NULL)
         return NULL;
     rd->tree.tmpl = t;
     rd->tree.state_size = state_size;
-    rd->tree.snapshot = malloc(state_size ? state_size : 1);
-    if (rd->tree.snapshot == NULL) {
-        free(rd);
-        return NULL;
-    }
+    rd->tree.snapshot = rd->snapshot;
     return rd;
 }
 
@@ -1388,7 +1385,6 @@ void lv_rendered_free(lv_rendered *rd)
         return;
     free_node(rd->tree.root);
     free_lives(rd);
-    free(rd->tree.snapshot);
     free(rd->title);
     free(rd);
 }

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -37,8 +38,9 @@ typedef struct lv__timer {
     lv_proc *owner;
     bool in_wheel;
     bool is_receive_timeout; /* wakes lv_receive instead of delivering a message */
-    char tag[32];
+    char tag[]; /* sized to the tag: a 1 s tick costs 64 bytes, not 96 */
 } lv__timer;
+#define LV__TIMER_TAG_MAX 32 /* bytes, NUL included */
 
 typedef struct lv__crash {
     char detail[160];
@@ -64,11 +66,15 @@ typedef struct lv__stack {
 
 typedef struct lv__sched lv__sched;
 
+#define LV_PROC_NAME_MAX 32 /* as lv_proc_info.name */
+
+/* Aligned so that a handler state placed right after it is aligned for any type. Fields are
+ * ordered so the struct has no holes: every joined view is one of these. */
 struct lv_proc {
-    lv_pid pid;
+    _Alignas(max_align_t) lv_pid pid;
     _Atomic int state;
-    _Atomic(lv__msgnode *) inbox; /* senders push here (LIFO), the owner drains it */
     _Atomic int kill_requested;
+    _Atomic(lv__msgnode *) inbox; /* senders push here (LIFO), the owner drains it */
     lv__sched *sched;
     lv_proc *runq_next;
     /* owner-only below */
@@ -79,15 +85,13 @@ struct lv_proc {
     lv_proc_fn fn;
     void *arg;
     lv_handler_fn handler;
-    void *hstate;              /* handler process state, in the arena */
+    void *hstate;              /* handler process state: right after this struct, same block */
     lv__msgnode *current_node; /* the message being handled; freed after the handler returns */
     lv__timer *rx_timer;       /* lv_receive's timeout */
-    bool trap_exit;
-    bool started;
     lv_arena arena;
     lv__timer *timers;
     lv__watch *watches; /* guarded by the rt's watch stripe of this PID */
-    char name[32];
+    const char *name;   /* at the end of this process's block; at most LV_PROC_NAME_MAX - 1 bytes */
     const char *exit_reason;
     struct lv__crash *crash; /* set when it crashed: what the report says */
     /* called on the scheduler when the process ends, before its arena is freed */
@@ -98,11 +102,14 @@ struct lv_proc {
     _Atomic uint64_t st_reductions, st_cpu_ns, st_cpu_prev_ns, st_cpu_cur_ns;
     _Atomic uint64_t st_cpu_sec;
     _Atomic size_t st_mailbox, st_memory;
-    _Atomic int preempted;
     _Atomic(struct lv__trace *) trace;
+    _Atomic int preempted;
     int home_why; /* how it left a thread that lost its scheduler (see lv__sched.returned) */
-    bool pinned;   /* holds something of its scheduler's loop (a socket): never moves */
-    bool moved;    /* arrived from another scheduler: its timers join this one's wheel */
+    uint32_t hstate_size;
+    bool trap_exit;
+    bool started;
+    bool pinned; /* holds something of its scheduler's loop (a socket): never moves */
+    bool moved;  /* arrived from another scheduler: its timers join this one's wheel */
 };
 
 typedef struct lv__trace {

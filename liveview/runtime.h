@@ -78,8 +78,9 @@ uint64_t lv_rt_wall_ms(lv_rt *rt);
  * introspection (may be NULL). The new process lives on the calling process's scheduler, or
  * on a scheduler chosen round-robin when called from outside a process. */
 int lv_rt_spawn(lv_rt *rt, const char *name, lv_proc_fn fn, void *arg, lv_pid *out);
-/* Spawns a handler process; `state` (state_size bytes, zeroed) is allocated from the process's
- * own arena and passed to init (may be NULL) then to every handler call. */
+/* Spawns a handler process; `state` (state_size bytes, zeroed, aligned for any type) is
+ * allocated with the process itself, freed when it ends, and passed to init (may be NULL) then
+ * to every handler call. */
 int lv_rt_spawn_handler(lv_rt *rt, const char *name, size_t state_size, void (*init)(void *state, void *arg),
                         void *arg, lv_handler_fn handler, lv_pid *out);
 

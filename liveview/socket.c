@@ -12,9 +12,12 @@
 #include "liveview/rt_internal.h"
 #include "liveview/view_internal.h"
 
+/* A joined topic. Its topic and join ref strings are the view's own (in the view process's block,
+ * immutable): the process outlives its entry here, since its exit hook removes the entry
+ * (lv__socket_channel_ended) and leave / rejoin remove it before the process is told to go. */
 typedef struct {
-    char topic[96];
-    char join_ref[24];
+    const char *topic;
+    const char *join_ref;
     lv_pid pid;
 } channel;
 
@@ -24,13 +27,17 @@ struct lv_socket {
     void *ctx;
     bool gone; /* the transport closed: never call ops again */
     int refs;  /* the transport + one per live channel process */
-    channel *channels;
-    size_t nchannels, cap;
+    channel *channels; /* &one until a second channel joins (one view per socket is the rule) */
+    uint32_t nchannels, cap;
+    channel one;
     /* token bucket for max_events_per_s */
     double tokens;
     uint64_t refilled_ms;
-    char peer[64];
+    char peer[]; /* sized to the address: one allocation per connection */
 };
+
+/* One per connection (plus the peer address): see tests/bench/RESULTS.md. */
+_Static_assert(sizeof(lv_socket) <= 88, "lv_socket grew: an idle session costs more");
 
 static channel *find_channel(lv_socket *s, const char *topic);
 
@@ -71,23 +78,28 @@ const lv_route *lv_endpoint_route(const lv_endpoint *ep, const char *path, size_
 
 lv_socket *lv_socket_open(const lv_endpoint *ep, const lv_transport_ops *ops, void *ctx, const char *peer)
 {
-    lv_socket *s = calloc(1, sizeof(*s));
+    if (peer == NULL)
+        peer = "?";
+    lv_socket *s = calloc(1, sizeof(*s) + strlen(peer) + 1);
     if (s == NULL)
         return NULL;
+    s->channels = &s->one;
+    s->cap = 1;
     s->ep = ep;
     s->ops = ops;
     s->ctx = ctx;
     s->refs = 1;
     s->tokens = ep->max_events_per_s;
     s->refilled_ms = lv_rt_now_ms(ep->rt);
-    snprintf(s->peer, sizeof(s->peer), "%s", peer ? peer : "?");
+    strcpy(s->peer, peer);
     return s;
 }
 
 static void socket_unref(lv_socket *s)
 {
     if (--s->refs == 0) {
-        free(s->channels);
+        if (s->channels != &s->one)
+            free(s->channels);
         free(s);
     }
 }
@@ -95,6 +107,11 @@ static void socket_unref(lv_socket *s)
 size_t lv_socket_channels(const lv_socket *s)
 {
     return s->nchannels;
+}
+
+const char *lv_socket_peer(const lv_socket *s)
+{
+    return s->peer;
 }
 
 lv_pid lv_socket_channel_pid(lv_socket *s, const char *topic)
@@ -266,8 +283,10 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
         return;
     }
     if (s->nchannels == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1; /* one view per socket is the common case */
-        channel *c = realloc(s->channels, cap * sizeof(*c));
+        uint32_t cap = s->cap * 2;
+        channel *c = s->channels == &s->one ? malloc(cap * sizeof(*c)) : realloc(s->channels, cap * sizeof(*c));
+        if (c != NULL && s->channels == &s->one)
+            c[0] = s->one;
         if (c == NULL) {
             free(session);
             send_reply(s, m->join_ref, m->ref, m->topic, "error", "{\"reason\":\"join crashed\"}");
@@ -277,11 +296,13 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
         s->cap = cap;
     }
     channel *c = &s->channels[s->nchannels];
-    memset(c, 0, sizeof(*c));
-    snprintf(c->topic, sizeof(c->topic), "%s", m->topic);
-    snprintf(c->join_ref, sizeof(c->join_ref), "%s", m->join_ref ? m->join_ref : "");
-    int err = lv__view_spawn_channel(s->ep, view, s, c->topic, c->join_ref, s->peer, session, &c->pid);
+    lv_view *v = NULL;
+    int err = lv__view_spawn_channel(s->ep, view, s, m->topic, m->join_ref, s->peer, session, &c->pid, &v);
     free(session); /* the process parsed its own copy */
+    if (err == 0) {
+        c->topic = v->topic;
+        c->join_ref = v->join_ref;
+    }
     if (err == 0)
         err = lv__deliver(s->ep->rt, c->pid, LV_MSG_SYSTEM, 0, "join", text, len, 0);
     if (err) {

@@ -57,6 +57,8 @@ void lv_socket_frame(lv_socket *s, const char *text, size_t len);
 /* The transport is gone: ops are never called again and every channel's process ends. */
 void lv_socket_gone(lv_socket *s);
 size_t lv_socket_channels(const lv_socket *s);
+/* The client's address as given to lv_socket_open, for log lines. */
+const char *lv_socket_peer(const lv_socket *s);
 /* The view process joined on topic, or 0. */
 lv_pid lv_socket_channel_pid(lv_socket *s, const char *topic);
 

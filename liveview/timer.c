@@ -44,7 +44,7 @@ static void note_next(lv__sched *s, uint64_t expires)
 lv__timer *lv__timer_add(lv__sched *s, lv_proc *owner, uint64_t ms, const char *tag)
 {
     lv__proc_go_home(); /* the wheel belongs to s's thread */
-    lv__timer *t = calloc(1, sizeof(*t));
+    lv__timer *t = calloc(1, sizeof(*t) + (tag ? strlen(tag) + 1 : 1));
     if (t == NULL)
         return NULL;
     uint64_t now = lv__sched_now_ms(s);
@@ -57,7 +57,7 @@ lv__timer *lv__timer_add(lv__sched *s, lv_proc *owner, uint64_t ms, const char *
     t->ref = atomic_fetch_add(&s->rt->next_ref, 1);
     t->is_receive_timeout = tag == NULL;
     if (tag)
-        strncpy(t->tag, tag, sizeof(t->tag) - 1);
+        strcpy(t->tag, tag);
     wheel_link(s, t);
     note_next(s, t->expires);
     return t;
@@ -158,7 +158,7 @@ int64_t lv__timers_next_ms(lv__sched *s, uint64_t now)
 int lv_send_after(uint64_t ms, const char *tag, uint64_t *ref)
 {
     lv_proc *p = lv__current_proc();
-    if (p == NULL || tag == NULL || strlen(tag) >= sizeof(((lv__timer *)0)->tag))
+    if (p == NULL || tag == NULL || strlen(tag) >= LV__TIMER_TAG_MAX)
         return LV_EINVAL;
     lv__proc_go_home(); /* the scheduler's thread fires these timers: no sharing p->timers */
     lv__timer *t = lv__timer_add(p->sched, p, ms, tag);

@@ -4,6 +4,7 @@
  * socket, which sends phx_error. */
 #include <errno.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,35 @@ void lv__view_global_init(void)
 
 static void reply(lv_view *v, const char *ref, const char *status, const char *response, size_t n);
 
+/* The pending output of the callback running now, made on first use. */
+static lv__view_out *view_out(lv_view *v)
+{
+    if (v->out == NULL && (v->out = calloc(1, sizeof(*v->out))) == NULL)
+        lv_crash("out of memory");
+    return v->out;
+}
+
+static void view_out_free(lv_view *v)
+{
+    lv__view_out *o = v->out;
+    if (o == NULL)
+        return;
+    lv_buf_free(&o->title);
+    lv_buf_free(&o->nav_to);
+    lv_buf_free(&o->events);
+    lv_buf_free(&o->hook_reply);
+    free(o);
+    v->out = NULL;
+}
+
+/* Called after each render went out: what was sent is let go, so an idle view holds nothing. */
+static void view_out_sent(lv_view *v)
+{
+    lv__view_out *o = v->out;
+    if (o != NULL && !o->title_changed && o->nav == LV__NAV_NONE && o->events.len == 0 && o->hook_reply.len == 0)
+        view_out_free(v);
+}
+
 void *lv_component_state(lv_view *v)
 {
     const lv_template *tmpl;
@@ -240,9 +270,10 @@ static void components_destroyed(lv_view *v, const char *ref, const json_t *payl
 
 void lv_page_title(lv_view *v, const char *title)
 {
-    lv_buf_reset(&v->title);
-    lv_buf_puts(&v->title, title ? title : "");
-    v->title_changed = true; /* handed to the rendered tree right before the next render */
+    lv__view_out *o = view_out(v);
+    lv_buf_reset(&o->title);
+    lv_buf_puts(&o->title, title ? title : "");
+    o->title_changed = true; /* handed to the rendered tree right before the next render */
 }
 
 /* A JSON value from view code: checked here, so a malformed one fails in the view that made it. */
@@ -262,26 +293,34 @@ static void put_json_value(lv_buf *b, const char *json, const char *what)
 
 void lv_push_event(lv_view *v, const char *event, const char *payload_json)
 {
-    lv_buf_putc(&v->events, v->events.len ? ',' : '[');
-    lv_buf_putc(&v->events, '[');
-    lv_buf_put_json_str(&v->events, event, strlen(event));
-    lv_buf_putc(&v->events, ',');
-    put_json_value(&v->events, payload_json, "lv_push_event");
-    lv_buf_putc(&v->events, ']');
+    lv_buf *e = &view_out(v)->events;
+    lv_buf_putc(e, e->len ? ',' : '[');
+    lv_buf_putc(e, '[');
+    lv_buf_put_json_str(e, event, strlen(event));
+    lv_buf_putc(e, ',');
+    put_json_value(e, payload_json, "lv_push_event");
+    lv_buf_putc(e, ']');
 }
 
 void lv_reply(lv_view *v, const char *payload_json)
 {
-    lv_buf_reset(&v->hook_reply);
-    put_json_value(&v->hook_reply, payload_json, "lv_reply");
+    lv__view_out *o = view_out(v);
+    lv_buf_reset(&o->hook_reply);
+    put_json_value(&o->hook_reply, payload_json, "lv_reply");
 }
 
 static void navigate(lv_view *v, int kind, const char *to, bool replace)
 {
-    v->nav = kind;
-    v->nav_replace = replace;
-    lv_buf_reset(&v->nav_to);
-    lv_buf_puts(&v->nav_to, to ? to : "/");
+    lv__view_out *o = view_out(v);
+    o->nav = kind;
+    o->nav_replace = replace;
+    lv_buf_reset(&o->nav_to);
+    lv_buf_puts(&o->nav_to, to ? to : "/");
+}
+
+static int pending_nav(const lv_view *v)
+{
+    return v->out ? v->out->nav : LV__NAV_NONE;
 }
 
 void lv_push_patch(lv_view *v, const char *to, bool replace)
@@ -301,24 +340,24 @@ void lv_redirect(lv_view *v, const char *to)
  * empty: then one is made). */
 static void decorate(lv_view *v, lv_buf *obj)
 {
-    bool extra = v->events.len || v->hook_reply.len;
-    if (!extra)
+    lv__view_out *o = v->out;
+    if (o == NULL || (o->events.len == 0 && o->hook_reply.len == 0))
         return;
     if (obj->len == 0)
         lv_buf_puts(obj, "{}");
     obj->len--; /* reopen the object */
     bool empty = obj->len == 1;
-    if (v->events.len) {
+    if (o->events.len) {
         lv_buf_puts(obj, empty ? "\"e\":" : ",\"e\":");
-        lv_buf_append(obj, v->events.data, v->events.len);
+        lv_buf_append(obj, o->events.data, o->events.len);
         lv_buf_putc(obj, ']');
-        lv_buf_reset(&v->events);
+        lv_buf_free(&o->events);
         empty = false;
     }
-    if (v->hook_reply.len) {
+    if (o->hook_reply.len) {
         lv_buf_puts(obj, empty ? "\"r\":" : ",\"r\":");
-        lv_buf_append(obj, v->hook_reply.data, v->hook_reply.len);
-        lv_buf_reset(&v->hook_reply);
+        lv_buf_append(obj, o->hook_reply.data, o->hook_reply.len);
+        lv_buf_free(&o->hook_reply);
     }
     lv_buf_putc(obj, '}');
 }
@@ -336,10 +375,11 @@ static void push(lv_view *v, const char *event, const char *payload, size_t n)
  * its own), a redirect no kind. */
 static void nav_payload(lv_view *v, int nav, lv_buf *b)
 {
+    const lv__view_out *o = v->out; /* set: a navigation is pending */
     lv_buf_puts(b, "{\"to\":");
-    lv_buf_put_json_str(b, v->nav_to.data ? v->nav_to.data : "", v->nav_to.len);
+    lv_buf_put_json_str(b, o->nav_to.data ? o->nav_to.data : "", o->nav_to.len);
     if (nav != LV__NAV_REDIRECT)
-        lv_buf_puts(b, v->nav_replace ? ",\"kind\":\"replace\"" : ",\"kind\":\"push\"");
+        lv_buf_puts(b, o->nav_replace ? ",\"kind\":\"replace\"" : ",\"kind\":\"push\"");
     if (nav != LV__NAV_PATCH && v->flash.n) {
         lv_buf token = LV_BUF_INIT;
         if (lv__flash_sign(&v->flash, v->ep->secret, v->ep->now_s(), &token) != 0)
@@ -371,10 +411,12 @@ static void view_ensure_rendered(lv_view *v)
         if (v->rd == NULL)
             lv_crash("out of memory creating the rendered tree");
     }
-    if (v->title_changed) {
-        if (lv_rendered_set_title(v->rd, v->title.data ? v->title.data : "") != 0)
+    lv__view_out *o = v->out;
+    if (o != NULL && o->title_changed) {
+        if (lv_rendered_set_title(v->rd, o->title.data ? o->title.data : "") != 0)
             lv_crash("out of memory setting the title");
-        v->title_changed = false;
+        o->title_changed = false;
+        lv_buf_free(&o->title);
     }
 }
 
@@ -391,19 +433,21 @@ static void reply(lv_view *v, const char *ref, const char *status, const char *r
  * true when it answered (or pushed) and the render must not be sent. */
 static bool send_navigation(lv_view *v, const char *ref)
 {
-    int nav = v->nav;
-    v->nav = LV__NAV_NONE;
+    int nav = pending_nav(v);
     if (nav == LV__NAV_NONE)
         return false;
+    v->out->nav = LV__NAV_NONE;
     lv_buf to = LV_BUF_INIT, resp = LV_BUF_INIT;
     if (nav == LV__NAV_PATCH) { /* the URL changes first; the render follows as usual */
         nav_payload(v, nav, &to);
+        lv_buf_free(&v->out->nav_to);
         push(v, "live_patch", to.data, to.len);
         lv_buf_free(&to);
         return false;
     }
     bool redirect = nav == LV__NAV_REDIRECT;
     nav_payload(v, nav, &to);
+    lv_buf_free(&v->out->nav_to);
     lv_buf_puts(&resp, redirect ? "{\"redirect\":" : "{\"live_redirect\":");
     lv_buf_append(&resp, to.data, to.len);
     lv_buf_putc(&resp, '}');
@@ -423,8 +467,10 @@ static bool send_navigation(lv_view *v, const char *ref)
 /* Renders what changed and either answers `ref` with it or pushes it as a "diff". */
 static void send_changes(lv_view *v, const char *ref)
 {
-    if (send_navigation(v, ref))
+    if (send_navigation(v, ref)) {
+        view_out_sent(v);
         return;
+    }
     flash_rendered(v);
     lv_buf diff = LV_BUF_INIT;
     view_ensure_rendered(v);
@@ -447,6 +493,27 @@ static void send_changes(lv_view *v, const char *ref)
         push(v, "diff", diff.data, diff.len);
     }
     lv_buf_free(&diff);
+    view_out_sent(v);
+}
+
+/* Part of every joined session's block: see the sizes in tests/bench/RESULTS.md. */
+_Static_assert(sizeof(lv_view) <= 128, "lv_view grew: an idle session costs more");
+
+/* ---- the view's block: lv_view, then the state, then (channels) the topic and join ref ---- */
+
+static size_t align_up(size_t n)
+{
+    return (n + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+}
+
+static void *view_block_state(lv_view *v)
+{
+    return (char *)v + align_up(sizeof(*v));
+}
+
+static size_t view_block_size(const lv_view_def *def, size_t strings)
+{
+    return align_up(sizeof(lv_view)) + def->state_size + strings;
 }
 
 /* ---- channel process ---- */
@@ -461,10 +528,11 @@ static void handle_join(lv_view *v, const char *text, size_t len)
     join_flash(v, m.payload);
     if (v->def->mount)
         v->def->mount(v, (const lv_value *)params);
-    if (v->nav == LV__NAV_REDIRECT || v->nav == LV__NAV_NAVIGATE) { /* mount sent the client elsewhere */
+    int nav = pending_nav(v);
+    if (nav == LV__NAV_REDIRECT || nav == LV__NAV_NAVIGATE) { /* mount sent the client elsewhere */
         lv_buf to = LV_BUF_INIT, resp = LV_BUF_INIT;
-        nav_payload(v, v->nav, &to);
-        lv_buf_puts(&resp, v->nav == LV__NAV_REDIRECT ? "{\"redirect\":" : "{\"live_redirect\":");
+        nav_payload(v, nav, &to);
+        lv_buf_puts(&resp, nav == LV__NAV_REDIRECT ? "{\"redirect\":" : "{\"live_redirect\":");
         lv_buf_append(&resp, to.data, to.len);
         lv_buf_putc(&resp, '}');
         reply(v, m.ref, "error", resp.data, resp.len); /* the join error replies PROTOCOL.md lists */
@@ -473,7 +541,10 @@ static void handle_join(lv_view *v, const char *text, size_t len)
         lv_phx_msg_dispose(&m);
         lv_exit(LV_REASON_NORMAL);
     }
-    v->nav = LV__NAV_NONE;
+    if (v->out != NULL) {
+        v->out->nav = LV__NAV_NONE;
+        lv_buf_free(&v->out->nav_to);
+    }
     v->flash.changed = false; /* the full render below shows it */
     lv_buf rendered = LV_BUF_INIT, resp = LV_BUF_INIT;
     view_ensure_rendered(v);
@@ -488,6 +559,7 @@ static void handle_join(lv_view *v, const char *text, size_t len)
     lv_buf_free(&rendered);
     lv_buf_free(&resp);
     lv_phx_msg_dispose(&m);
+    view_out_sent(v);
 }
 
 /* Turns an event frame's payload into the value handle_event sees: forms are decoded from
@@ -564,7 +636,8 @@ static void handle_upgrade(lv_view *v, const void *data)
         void *ns = lv_alloc(nd->state_size ? nd->state_size : 1);
         memset(ns, 0, nd->state_size);
         nd->code_change(v, v->state, old->state_size, ns);
-        lv_free(v->state);
+        if (v->state != view_block_state(v))
+            lv_free(v->state); /* an earlier upgrade's: the first state is part of the view's block */
         v->state = ns;
     }
     v->def = nd;
@@ -591,10 +664,7 @@ static void handle_upgrade(lv_view *v, const void *data)
 static void channel_exit(void *ctx, const char *reason)
 {
     lv_view *v = ctx;
-    lv_buf_free(&v->events);
-    lv_buf_free(&v->hook_reply);
-    lv_buf_free(&v->title);
-    lv_buf_free(&v->nav_to);
+    view_out_free(v);
     lv__flash_clear(&v->flash, NULL);
     lv_rendered_free(v->rd);
     v->rd = NULL;
@@ -625,6 +695,7 @@ typedef struct {
     const lv_view_def *def;
     lv_socket *sock;
     const char *topic, *join_ref, *peer, *session_json;
+    lv_view **view;
 } channel_init_args;
 
 static void channel_init(void *state, void *arg)
@@ -636,11 +707,14 @@ static void channel_init(void *state, void *arg)
     v->connected = true;
     v->pid = lv_self();
     v->sock = a->sock;
-    snprintf(v->topic, sizeof(v->topic), "%s", a->topic);
-    snprintf(v->join_ref, sizeof(v->join_ref), "%s", a->join_ref ? a->join_ref : "");
+    v->state = view_block_state(v);
+    char *topic = (char *)v->state + a->def->state_size;
+    size_t n = strlen(a->topic) + 1;
+    memcpy(topic, a->topic, n);
+    v->topic = topic;
+    v->join_ref = strcpy(topic + n, a->join_ref);
     v->peer = a->peer;
-    v->state = lv_alloc(a->def->state_size ? a->def->state_size : 1);
-    memset(v->state, 0, a->def->state_size);
+    *a->view = v;
     adopt_session(v, a->session_json);
     lv_proc *p = lv__current_proc();
     p->pinned = true; /* it writes to its socket, which belongs to this scheduler's loop */
@@ -650,10 +724,14 @@ static void channel_init(void *state, void *arg)
 }
 
 int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
-                           const char *join_ref, const char *peer, const char *session_json, lv_pid *out)
+                           const char *join_ref, const char *peer, const char *session_json, lv_pid *out,
+                           lv_view **view)
 {
-    channel_init_args a = {ep, def, sock, topic, join_ref, peer, session_json};
-    return lv_rt_spawn_handler(ep->rt, def->name, sizeof(lv_view), channel_init, &a, channel_handler, out);
+    if (join_ref == NULL)
+        join_ref = "";
+    channel_init_args a = {ep, def, sock, topic, join_ref, peer, session_json, view};
+    size_t size = view_block_size(def, strlen(topic) + 1 + strlen(join_ref) + 1);
+    return lv_rt_spawn_handler(ep->rt, def->name, size, channel_init, &a, channel_handler, out);
 }
 
 /* ---- page render process ---- */
@@ -688,10 +766,7 @@ void lv_page_cancel(lv_page_job *job)
 static void page_exit(void *ctx, const char *reason)
 {
     lv_view *v = ctx;
-    lv_buf_free(&v->events);
-    lv_buf_free(&v->hook_reply);
-    lv_buf_free(&v->title);
-    lv_buf_free(&v->nav_to);
+    view_out_free(v);
     lv__flash_clear(&v->flash, NULL);
     lv_rendered_free(v->rd);
     v->rd = NULL;
@@ -760,8 +835,8 @@ static void page_init(void *state, void *arg)
     v->ep = a->ep;
     v->job = a->job;
     v->pid = lv_self();
-    v->state = lv_alloc(a->def->state_size ? a->def->state_size : 1);
-    memset(v->state, 0, a->def->state_size);
+    v->topic = v->join_ref = "";
+    v->state = view_block_state(v);
     adopt_session(v, a->job->session_json);
     lv_proc *p = lv__current_proc();
     p->pinned = true; /* it answers an HTTP request of this scheduler's loop */
@@ -821,7 +896,7 @@ int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url
     const lv_view_def *def = lv_endpoint_view(ep, route);
     page_init_args a = {ep, def, job, url};
     lv_pid pid;
-    int err = lv_rt_spawn_handler(ep->rt, def->name, sizeof(lv_view), page_init, &a, page_handler, &pid);
+    int err = lv_rt_spawn_handler(ep->rt, def->name, view_block_size(def, 0), page_init, &a, page_handler, &pid);
     if (err == 0)
         err = lv__deliver(ep->rt, pid, LV_MSG_SYSTEM, 0, "render", NULL, 0, 0);
     if (err) {

@@ -7,39 +7,48 @@
 #include "liveview/socket.h"
 #include "liveview/view.h"
 
+/* What a callback asked to send with the next render, besides the render itself. Allocated by the
+ * first such call and freed once sent: an idle view holds none. */
+typedef struct lv__view_out {
+    lv_buf title; /* lv_page_title since the last render */
+    bool title_changed;
+    bool nav_replace;
+    enum { LV__NAV_NONE, LV__NAV_PATCH, LV__NAV_NAVIGATE, LV__NAV_REDIRECT } nav;
+    lv_buf nav_to;
+    lv_buf events;     /* client events ("e") */
+    lv_buf hook_reply; /* a hook's reply ("r") */
+} lv__view_out;
+
+/* A view process's state. A channel's view, its state and its topic and join ref strings are one
+ * block, allocated with the process (lv__view_spawn_channel), so an idle session's view costs one
+ * allocation sized to what it holds. */
 struct lv_view {
     const lv_view_def *def;
     const lv_endpoint *ep;
     void *state;
     lv_rendered *rd;
-    bool connected;
     int64_t event_cid; /* the component the event being handled targets (phx-target), or 0 */
-    bool joined;       /* the join reply went out */
     lv_pid pid;
     lv_socket *sock;         /* connected views */
     struct lv_page_job *job; /* HTTP renders */
-    char topic[96];
-    char join_ref[24];
+    const char *topic;       /* in the view's block (channels), or "" */
+    const char *join_ref;
     const char *peer; /* the socket's copy: the socket outlives its channels' processes */
     /* the session signed into the page (an object, NULL when empty): parsed inside the process,
      * so it lives in the process's arena and goes with it */
     struct json_t *session;
-    /* sent with the next render: page title ("t"), client events ("e"), a hook's reply ("r") */
-    lv_buf title; /* empty: none set */
-    bool title_changed;
-    lv_buf events;
-    lv_buf hook_reply;
-    /* navigation asked for by the last callback */
-    enum { LV__NAV_NONE, LV__NAV_PATCH, LV__NAV_NAVIGATE, LV__NAV_REDIRECT } nav;
-    bool nav_replace;
-    lv_buf nav_to;
+    lv__view_out *out; /* NULL: nothing pending */
     lv__flash flash;
+    bool connected;
+    bool joined; /* the join reply went out */
 };
 
 void lv__view_global_init(void);
 /* session_json: the verified token's session object as JSON text, or NULL. */
+/* *view: the new process's view, valid until its exit hook has run (lv__socket_channel_ended). */
 int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
-                           const char *join_ref, const char *peer, const char *session_json, lv_pid *out);
+                           const char *join_ref, const char *peer, const char *session_json, lv_pid *out,
+                           lv_view **view);
 void lv__socket_send(lv_socket *s, const char *frame, size_t len);
 /* Logs a malformed client frame and closes the connection with 1007 and why (callable from the
  * view's process too). */

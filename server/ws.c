@@ -4,6 +4,7 @@
  * connections: idle ones (--idle-timeout, one h2o timeout list per thread, O(1) per frame), ones
  * that do not read (a bounded out queue), and closes with a close frame the client gets to read. */
 #include <netdb.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +29,22 @@ typedef struct ws_conn {
     bool parse_failed; /* after a bad frame, input is dropped unparsed */
     bool dead;
     bool in_read; /* inside on_read: teardown leaves the free to it */
-    char peer[64];
     lv_ws_timeouts *timeouts;  /* this thread's */
     h2o_timeout_entry_t timer; /* idle timeout while open, close linger while closing */
 } ws_conn;
 
+/* One per connection, held for its whole life: see tests/bench/RESULTS.md. */
+_Static_assert(sizeof(ws_conn) <= 200, "ws_conn grew: an idle session costs more");
+
 static void conn_flush(ws_conn *c);
 static void conn_close(ws_conn *c, uint16_t code, const char *reason);
 static void conn_teardown(ws_conn *c);
+
+/* The client's address for log lines: the lv_socket keeps the one copy. */
+static const char *peer(const ws_conn *c)
+{
+    return c->lsock ? lv_socket_peer(c->lsock) : "?";
+}
 
 static void on_timer(h2o_timeout_entry_t *entry)
 {
@@ -44,7 +53,7 @@ static void on_timer(h2o_timeout_entry_t *entry)
         conn_teardown(c);
         return;
     }
-    fprintf(stderr, "[salamander] %s: nothing received for %u s: closed (idle timeout)\n", c->peer,
+    fprintf(stderr, "[salamander] %s: nothing received for %u s: closed (idle timeout)\n", peer(c),
             c->srv->cfg.idle_timeout_s);
     conn_close(c, 1001, "idle timeout"); /* 1001: a live client reconnects */
 }
@@ -70,8 +79,10 @@ static void conn_teardown(ws_conn *c)
         h2o_socket_close(c->sock);
         c->sock = NULL;
     }
-    if (c->lsock)
+    if (c->lsock) {
         lv_socket_gone(c->lsock);
+        c->lsock = NULL;
+    }
     lv_ws_parser_dispose(&c->parser);
     lv_buf_free(&c->pending);
     lv_buf_free(&c->inflight);
@@ -114,7 +125,7 @@ static void conn_queue(ws_conn *c, int opcode, const char *data, size_t len)
         return;
     if (c->pending.len + len > MAX_OUT_QUEUE) {
         /* no close frame: it would queue behind what the client does not read */
-        fprintf(stderr, "[salamander] %s: client is not reading (%zu bytes queued): disconnected\n", c->peer,
+        fprintf(stderr, "[salamander] %s: client is not reading (%zu bytes queued): disconnected\n", peer(c),
                 c->pending.len + c->inflight.len);
         conn_teardown(c);
         return;
@@ -194,7 +205,7 @@ static void on_read(h2o_socket_t *sock, const char *err)
         lv_ws_msg msg;
         int r = lv_ws_parse(&c->parser, sock->input->bytes, sock->input->size, &consumed, &msg);
         if (r < 0) {
-            fprintf(stderr, "[salamander] %s: bad WebSocket frame: %s\n", c->peer, c->parser.error);
+            fprintf(stderr, "[salamander] %s: bad WebSocket frame: %s\n", peer(c), c->parser.error);
             h2o_buffer_consume(&sock->input, sock->input->size);
             c->parse_failed = true;
             conn_close(c, c->parser.close_code, c->parser.error);
@@ -207,7 +218,7 @@ static void on_read(h2o_socket_t *sock, const char *err)
         switch (msg.opcode) {
         case LV_WS_TEXT: lv_socket_frame(c->lsock, msg.data, msg.len); break;
         case LV_WS_BINARY:
-            fprintf(stderr, "[salamander] %s: binary frame ignored (uploads are not supported)\n", c->peer);
+            fprintf(stderr, "[salamander] %s: binary frame ignored (uploads are not supported)\n", peer(c));
             break;
         case LV_WS_PING: conn_queue(c, LV_WS_PONG, msg.data, msg.len); break;
         case LV_WS_CLOSE:
@@ -240,14 +251,15 @@ static void on_upgrade_complete(void *data, h2o_socket_t *sock, size_t reqsize)
     c->sock = sock;
     sock->data = c;
     h2o_buffer_consume(&sock->input, reqsize);
+    /* getpeername(2) rather than h2o_socket_getpeername, which keeps a malloc'd copy per socket */
     struct sockaddr_storage ss;
-    socklen_t len = h2o_socket_getpeername(sock, (struct sockaddr *)&ss);
-    char host[48] = "?", port[8] = "?";
-    if (len)
+    socklen_t len = sizeof(ss);
+    char host[48] = "?", port[8] = "?", addr[64];
+    if (getpeername(h2o_socket_get_fd(sock), (struct sockaddr *)&ss, &len) == 0)
         getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port, sizeof(port),
                     NI_NUMERICHOST | NI_NUMERICSERV);
-    snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
-    c->lsock = lv_socket_open(&c->srv->endpoint, &ws_ops, c, c->peer);
+    snprintf(addr, sizeof(addr), "%s:%s", host, port);
+    c->lsock = lv_socket_open(&c->srv->endpoint, &ws_ops, c, addr);
     if (c->lsock == NULL) {
         conn_teardown(c);
         return;
