@@ -99,6 +99,8 @@ static int phx_name(json_t *root, size_t i, const char *name, size_t max, const 
     return 0;
 }
 
+static int parse_whole(const char *text, size_t len, lv_phx_msg *out, char *err, size_t errlen);
+
 static const char *skip_ws(const char *p, const char *end)
 {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
@@ -114,8 +116,8 @@ static bool peek_plain_string(const char **p, const char *end, const char **s, s
         return false;
     const char *start = ++q;
     while (q < end && *q != '"') {
-        if (*q == '\\' || (unsigned char)*q < 0x20)
-            return false;
+        if (*q == '\\' || (unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
+            return false; /* escapes and UTF-8 are for the full parser to judge */
         q++;
     }
     if (q >= end)
@@ -141,7 +143,9 @@ static bool peek_ref(const char **p, const char *end, const char **s, size_t *n)
     while (q < end && *q >= '0' && *q <= '9')
         q++;
     size_t digits = (size_t)(q - start);
-    if (digits == 0 || digits > LV_PHX_MAX_REF || (!quoted && digits > 1 && *start == '0'))
+    /* unquoted: a JSON integer that fits jansson's, so both parsers take the same ones */
+    size_t max = quoted ? LV_PHX_MAX_REF : 18;
+    if (digits == 0 || digits > max || (!quoted && digits > 1 && *start == '0'))
         return false;
     if (quoted && (q >= end || *q++ != '"'))
         return false;
@@ -176,6 +180,48 @@ bool lv_phx_peek(const char *text, size_t len, lv_phx_head *out)
            out->event_len > 0;
 }
 
+/* Copies a slice into the message's own text; returns the copy, or NULL for a NULL slice. */
+static const char *keep(lv_phx_msg *m, size_t *used, const char *p, size_t n)
+{
+    if (p == NULL)
+        return NULL;
+    char *dst = m->text + *used;
+    memcpy(dst, p, n);
+    dst[n] = '\0';
+    *used += n + 1;
+    return dst;
+}
+
+/* The usual frame, whose head lv_phx_peek read: only the payload goes through jansson, and what
+ * follows it must close the array. Accepts and refuses exactly what the full parse does (the
+ * fuzz target checks). Returns 1 when the frame needs the full parse instead. */
+static int parse_after_head(const char *text, size_t len, const lv_phx_head *h, lv_phx_msg *out)
+{
+    if (h->event_len > LV_PHX_SHORT_EVENT)
+        return 1;
+    const char *payload = h->event + h->event_len;
+    while (*payload != '{') /* peek saw: '"', blanks, ',', blanks, '{' */
+        payload++;
+    size_t n = len - (size_t)(payload - text);
+    json_error_t je;
+    json_t *obj = json_loadb(payload, n, JSON_DISABLE_EOF_CHECK, &je);
+    if (obj == NULL) /* the full parse says where, counted from the frame's start */
+        return json_error_code(&je) == json_error_out_of_memory ? LV_ENOMEM : 1;
+    const char *rest = skip_ws(payload + je.position, text + len);
+    if (rest >= text + len || *rest != ']' || skip_ws(rest + 1, text + len) != text + len) {
+        json_decref(obj);
+        return 1; /* more elements, or something else after the payload: the full parse reports it */
+    }
+    size_t used = 0;
+    out->join_ref = keep(out, &used, h->join_ref, h->join_ref_len);
+    out->ref = keep(out, &used, h->ref, h->ref_len);
+    out->topic = keep(out, &used, h->topic, h->topic_len);
+    out->event = keep(out, &used, h->event, h->event_len);
+    out->payload = obj;
+    out->root = obj;
+    return 0;
+}
+
 int lv_phx_parse(const char *text, size_t len, lv_phx_msg *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
@@ -183,6 +229,19 @@ int lv_phx_parse(const char *text, size_t len, lv_phx_msg *out, char *err, size_
         err[0] = '\0';
     if (!phx_depth_ok(text, len))
         return phx_error(err, errlen, "nesting deeper than %d", LV_PHX_MAX_DEPTH);
+    lv_phx_head h;
+    if (lv_phx_peek(text, len, &h)) {
+        int rc = parse_after_head(text, len, &h, out);
+        if (rc <= 0)
+            return rc;
+        memset(out, 0, sizeof(*out));
+    }
+    return parse_whole(text, len, out, err, errlen);
+}
+
+/* Any frame, through one jansson tree. */
+static int parse_whole(const char *text, size_t len, lv_phx_msg *out, char *err, size_t errlen)
+{
     /* flags 0: the whole input must be one array or object, and strings may not contain NUL;
      * jansson rejects invalid UTF-8 itself */
     json_error_t je;

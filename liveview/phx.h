@@ -19,8 +19,12 @@
 /* Longest topic in bytes ("lv:" + a view id, "lvu:" + an upload ref), for the same reason. */
 #define LV_PHX_MAX_TOPIC 95
 
-/* A parsed client frame. The strings are NUL-terminated, contain no NUL and point into `root`;
- * payload is borrowed from root too (always an object). The message owns root: release it with
+/* Longest event name kept in the message itself; longer ones are still accepted. */
+#define LV_PHX_SHORT_EVENT 63
+
+/* A parsed client frame. The strings are NUL-terminated, contain no NUL and point into `root` or
+ * into `text`; payload is borrowed from root (always an object; root is the payload itself when
+ * the frame's head was read in place). The message owns root: release it with
  * lv_phx_msg_dispose, which is also safe after a failed parse. */
 typedef struct lv_phx_msg {
     const char *join_ref; /* NULL when the client sent null */
@@ -29,6 +33,7 @@ typedef struct lv_phx_msg {
     const char *event;
     json_t *payload;
     json_t *root;
+    char text[2 * (LV_PHX_MAX_REF + 1) + LV_PHX_MAX_TOPIC + 1 + LV_PHX_SHORT_EVENT + 1];
 } lv_phx_msg;
 
 /* Parses one text frame. Refs may be decimal strings, non-negative integers (converted to decimal
@@ -46,9 +51,10 @@ typedef struct lv_phx_head {
     size_t join_ref_len, ref_len, topic_len, event_len;
 } lv_phx_head;
 
-/* True when the frame starts the usual way: '[', two refs (null, or at most LV_PHX_MAX_REF digits,
- * quoted or not), a topic and an event as non-empty strings without escapes (the topic at most
- * LV_PHX_MAX_TOPIC bytes), then '{'. The rest is not looked at: only lv_phx_parse validates. */
+/* True when the frame starts the usual way: '[', two refs (null, at most LV_PHX_MAX_REF quoted
+ * digits, or an unquoted integer of at most 18 digits), a topic and an event as non-empty strings
+ * of printable ASCII without escapes (the topic at most LV_PHX_MAX_TOPIC bytes), then '{'. The
+ * rest is not looked at: only lv_phx_parse validates. */
 bool lv_phx_peek(const char *text, size_t len, lv_phx_head *out);
 
 /* The encoders append one frame. jr and ref are written as null when NULL; topic, event and status
