@@ -4,12 +4,14 @@
 #define LV_VIEW_INTERNAL_H
 
 #include "liveview/flash.h"
+#include "liveview/module.h"
 #include "liveview/socket.h"
 #include "liveview/view.h"
 
 struct lv_view {
     const lv_view_def *def;
     const lv_endpoint *ep;
+    const lv_route *route; /* channels: the route it joined, whose upgrades it follows */
     void *state;
     lv_rendered *rd;
     bool connected;
@@ -37,9 +39,13 @@ struct lv_view {
 };
 
 void lv__view_global_init(void);
-/* session_json: the verified token's session object as JSON text, or NULL. */
-int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
-                           const char *join_ref, const char *peer, const char *session_json, lv_pid *out);
+/* The view serving route now, with its module held (*m, NULL for a view of the executable). */
+const lv_view_def *lv__endpoint_hold_view(const lv_endpoint *ep, const lv_route *route, lv_module **m);
+/* session_json: the verified token's session object as JSON text, or NULL. def and m come from
+ * lv__endpoint_hold_view: on success the process owns the reference, else the caller does. */
+int lv__view_spawn_channel(const lv_endpoint *ep, const lv_route *route, const lv_view_def *def, lv_module *m,
+                           lv_socket *sock, const char *topic, const char *join_ref, const char *peer,
+                           const char *session_json, lv_pid *out);
 void lv__socket_send(lv_socket *s, const char *frame, size_t len);
 void lv__socket_channel_ended(lv_socket *s, const char *topic, lv_pid pid, const char *reason, bool joined);
 /* A JSON value as compact text in memory from malloc (the caller frees it), whatever allocator
