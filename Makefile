@@ -29,7 +29,17 @@ TEST_SRC   := $(wildcard tests/liveview/*_test.c tests/server/*_test.c tests/tem
 
 # obj(flavor, sources): objects of one build flavor (opt or asan)
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
-CORE_SRC := $(LV_SRC) $(SERVER_SRC) $(VIEW_SRC)
+# Tests embed the views (CORE_SRC); the server loads each from its module (VIEW_MODULES) and
+# links only the route table and the load demo's jobs, a service it starts before any view.
+CORE_SRC   := $(LV_SRC) $(SERVER_SRC) $(VIEW_SRC)
+SERVER_BIN_SRC := $(LV_SRC) $(SERVER_SRC) examples/routes.c examples/load/load_jobs.c server/main.c
+VIEWS      := calculator thermostat load dashboard greeter
+# module_src(view): its folder's sources, without the load jobs; the dashboard's system_stats.c
+# is view code of both views that show it, so each of their modules has its own copy
+module_src = $(filter-out examples/load/load_jobs.c,$(wildcard examples/$(1)/*.c)) \
+             $(if $(filter load,$(1)),examples/dashboard/system_stats.c)
+VIEW_MODULES := $(patsubst %,$(BUILD)/views/%.so,$(VIEWS)) $(BUILD)/views/calculator_fixed.so
+MODULE_FLAGS := -fPIC -shared -fvisibility=hidden
 
 .PHONY: fuzz
 # Bounded libFuzzer runs over the frame, Phoenix-message and form parsers (FUZZ_SECONDS each).
@@ -93,14 +103,31 @@ $(BUILD)/gen/%.lv.h: %.lv.html $(BUILD)/lvtc
 	@mkdir -p $(dir $@)
 	$(BUILD)/lvtc $< -o $@
 
-# -rdynamic: view modules loaded by `lvctl upgrade` call the runtime inside the executable
-$(BUILD)/salamander: $(call obj,opt,$(CORE_SRC) server/main.c) $(BUILD)/js/.stamp $(BUILD)/views/calculator_fixed.so
-	$(CC) -rdynamic $(call obj,opt,$(CORE_SRC) server/main.c) $(LIBS) -o $@
+# -rdynamic: the view modules it loads (at start, and by `lvctl upgrade`) call the runtime
+# inside the executable
+$(BUILD)/salamander: $(call obj,opt,$(SERVER_BIN_SRC)) $(BUILD)/js/.stamp $(VIEW_MODULES)
+	$(CC) -rdynamic $(call obj,opt,$(SERVER_BIN_SRC)) $(LIBS) -o $@
+
+# Every view is a shared object of its own: build/views/NAME.so, from examples/NAME/.
+.SECONDEXPANSION:
+$(BUILD)/views/%.so: $$(call module_src,$$*) $(GEN_HDRS) $(wildcard liveview/*.h) | $(BUILD)/.apt-stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) $(MODULE_FLAGS) $(call module_src,$*) -o $@
 
 # The talk's fix, built beside the buggy calculator, for `lvctl upgrade`.
-$(BUILD)/views/calculator_fixed.so: examples/calculator/calculator.c $(GEN_HDRS)
+$(BUILD)/views/calculator_fixed.so: examples/calculator/calculator.c $(GEN_HDRS) $(wildcard liveview/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -fPIC -shared -DLV_CALCULATOR_FIXED $< -o $@
+	$(CC) $(BASE) $(CFLAGS) $(MODULE_FLAGS) -DLV_CALCULATOR_FIXED $< -o $@
+
+# Three versions of one test view, for the unloading tests (tests/liveview/module_test.c).
+TEST_MODULES := $(patsubst %,$(BUILD)/tests/modules/upgradable_v%.so,1 2 3) $(BUILD)/tests/modules/bad_abi.so
+$(BUILD)/tests/modules/upgradable_v%.so: tests/liveview/views/upgradable.c $(GEN_HDRS) $(wildcard liveview/*.h)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE) -O1 $(MODULE_FLAGS) -DUPGRADABLE_VERSION=$* $< -o $@
+
+$(BUILD)/tests/modules/bad_abi.so: tests/demo/bad_abi_view.c $(wildcard liveview/*.h)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE) -O1 $(MODULE_FLAGS) $< -o $@
 
 $(BUILD)/lvctl: $(call obj,opt,server/lvctl_main.c)
 	$(CC) $^ -o $@
@@ -113,18 +140,19 @@ $(BUILD)/js/.stamp: $(JS_SRC) js/node_modules/.stamp
 
 # ---- tests ------------------------------------------------------------------------------------
 # Each C test file is its own Criterion binary, built twice: optimized and under ASan+UBSan.
+# -rdynamic: the modules a test loads call the runtime inside it, as in the server.
 $(BUILD)/tests/opt/%: $(call obj,opt,tests/%.c $(CORE_SRC))
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $^ $(LIBS) -lcriterion -o $@
+	$(Q)$(CC) -rdynamic $^ $(LIBS) -lcriterion -o $@
 
 $(BUILD)/tests/asan/%: $(call obj,asan,tests/%.c $(CORE_SRC))
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(SAN) $^ $(LIBS) -lcriterion -o $@
+	$(Q)$(CC) -rdynamic $(SAN) $^ $(LIBS) -lcriterion -o $@
 
 TEST_NAMES := $(patsubst tests/%.c,%,$(TEST_SRC))
 TEST_BINS  := $(addprefix $(BUILD)/tests/opt/,$(TEST_NAMES)) $(addprefix $(BUILD)/tests/asan/,$(TEST_NAMES))
 
-test-c: deps $(TEST_BINS) $(BUILD)/salamander $(BUILD)/lvtc
+test-c: deps $(TEST_BINS) $(TEST_MODULES) $(BUILD)/salamander $(BUILD)/lvtc
 	@./tests/run_c_tests.sh $(BUILD) $(TEST_NAMES)
 
 test-templates: $(BUILD)/lvtc

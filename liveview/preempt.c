@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,21 +124,55 @@ static int find_exe_text(struct dl_phdr_info *info, size_t size, void *data)
     return 1;
 }
 
-/* Text of view modules loaded by hot upgrades: application code too. */
-#define MAX_MODULES 64
+/* Text of loaded view modules: application code too. The signal handler reads this table
+ * without a lock: an entry is published by its `hi` (stored last, read first), so a reader sees
+ * either an empty range or a whole one; removal empties it by `hi` alone, and the slot is reused
+ * only after a grace period no handler run can outlast. */
+#define MAX_MODULES 256
+#define GRACE_NS    100000000L
+enum { SLOT_FREE, SLOT_USED, SLOT_RETIRED };
 static struct {
     _Atomic uintptr_t lo, hi;
+    _Atomic int state;
 } modules[MAX_MODULES];
 static _Atomic int nmodules;
+static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER; /* writers only */
 
 void lv__preempt_add_code(uintptr_t lo, uintptr_t hi)
 {
-    int i = atomic_load(&nmodules);
-    if (i >= MAX_MODULES)
+    pthread_mutex_lock(&modules_lock);
+    int n = atomic_load(&nmodules), i = 0;
+    while (i < n && atomic_load(&modules[i].state) != SLOT_FREE)
+        i++;
+    if (i < MAX_MODULES) {
+        atomic_store(&modules[i].state, SLOT_USED);
+        atomic_store(&modules[i].lo, lo);
+        atomic_store_explicit(&modules[i].hi, hi, memory_order_release); /* the entry is whole now */
+        if (i == n)
+            atomic_store_explicit(&nmodules, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&modules_lock);
+}
+
+void lv__preempt_remove_code(uintptr_t lo, uintptr_t hi)
+{
+    pthread_mutex_lock(&modules_lock);
+    int n = atomic_load(&nmodules), i = 0;
+    while (i < n && !(atomic_load(&modules[i].state) == SLOT_USED && atomic_load(&modules[i].lo) == lo &&
+                      atomic_load(&modules[i].hi) == hi))
+        i++;
+    if (i < n) {
+        atomic_store(&modules[i].state, SLOT_RETIRED);
+        atomic_store(&modules[i].hi, 0); /* any read from now on sees an empty range */
+    }
+    pthread_mutex_unlock(&modules_lock);
+    if (i == n)
         return;
-    atomic_store(&modules[i].lo, lo);
-    atomic_store(&modules[i].hi, hi);
-    atomic_store(&nmodules, i + 1); /* published last: the handler never sees half an entry */
+    /* a handler that read the entry before it emptied finishes within microseconds */
+    struct timespec grace = {0, GRACE_NS};
+    while (nanosleep(&grace, &grace) != 0 && errno == EINTR)
+        ;
+    atomic_store(&modules[i].state, SLOT_FREE);
 }
 
 bool lv__preempt_is_runtime_code(uintptr_t pc)
@@ -150,10 +185,11 @@ bool lv__preempt_is_app_code(uintptr_t pc)
     if (pc >= code.exe_lo && pc < code.exe_hi)
         return !lv__preempt_is_runtime_code(pc);
     int n = atomic_load_explicit(&nmodules, memory_order_acquire);
-    for (int i = 0; i < n; i++)
-        if (pc >= atomic_load_explicit(&modules[i].lo, memory_order_relaxed) &&
-            pc < atomic_load_explicit(&modules[i].hi, memory_order_relaxed))
+    for (int i = 0; i < n; i++) {
+        uintptr_t hi = atomic_load_explicit(&modules[i].hi, memory_order_acquire);
+        if (pc < hi && pc >= atomic_load_explicit(&modules[i].lo, memory_order_relaxed))
             return true;
+    }
     return false;
 }
 

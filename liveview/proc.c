@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "liveview/module.h"
 #include "liveview/rt_internal.h"
 
 #define SLOT_BITS      28
@@ -260,6 +261,7 @@ int lv_rt_spawn_with_exit_hook(lv_rt *rt, const char *name, lv_proc_fn fn, void 
         return err;
     p->fn = fn;
     p->arg = arg;
+    p->code = lv__module_hold((const void *)fn); /* a module's function keeps its module loaded */
     p->on_exit = on_exit;
     p->on_exit_ctx = ctx;
     if (out)
@@ -278,6 +280,7 @@ int lv_rt_spawn_handler(lv_rt *rt, const char *name, size_t state_size, void (*i
     if (err)
         return err;
     p->handler = handler;
+    p->code = lv__module_hold((const void *)handler);
     if (state_size) {
         p->hstate = p + 1; /* zeroed by spawn's calloc */
         p->hstate_size = (uint32_t)state_size;
@@ -412,6 +415,7 @@ void lv__proc_destroy(lv_proc *p)
     free(p->crash);
     slot_release(rt, index);
     atomic_fetch_sub(&rt->nprocs, 1);
+    lv_module_release(p->code); /* last: the exit hook and the crash report may be its code */
     free(p);
 }
 

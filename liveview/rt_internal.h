@@ -97,6 +97,9 @@ struct lv_proc {
     /* called on the scheduler when the process ends, before its arena is freed */
     void (*on_exit)(void *ctx, const char *reason);
     void *on_exit_ctx;
+    /* the loaded view module whose code it runs (its view's, or its entry function's), held
+     * until it is destroyed; NULL for code of the executable */
+    struct lv_module *code;
     /* introspection: written by the owner, read by anyone */
     _Atomic(const char *) kind;
     _Atomic uint64_t st_reductions, st_cpu_ns, st_cpu_prev_ns, st_cpu_cur_ns;

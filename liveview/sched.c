@@ -433,8 +433,8 @@ static void proc_entry(lv__transfer t)
             if (atomic_load_explicit(&p->trace, memory_order_relaxed))
                 lv__trace_note(p, NULL, n->msg.tag, n->msg.from, n->msg.size);
             p->handler(p->hstate, &n->msg);
+            free(p->current_node); /* n, or what an lv_receive inside the handler took (it freed n) */
             p->current_node = NULL;
-            free(n);
             if (atomic_load(&p->kill_requested))
                 lv__proc_end(LV_REASON_KILLED);
         }

@@ -25,8 +25,8 @@ struct lv_socket {
     const lv_endpoint *ep;
     const lv_transport_ops *ops;
     void *ctx;
-    bool gone; /* the transport closed: never call ops again */
-    int refs;  /* the transport + one per live channel process */
+    bool gone;         /* the transport closed: never call ops again */
+    int refs;          /* the transport + one per live channel process */
     channel *channels; /* &one until a second channel joins (one view per socket is the rule) */
     uint32_t nchannels, cap;
     channel one;
@@ -48,8 +48,13 @@ static uint64_t wall_clock_s(void)
 
 const lv_view_def *lv_endpoint_view(const lv_endpoint *ep, const lv_route *route)
 {
-    const lv_view_def *up = atomic_load(&ep->upgraded[route - ep->routes]);
-    return up ? up : route->view;
+    return atomic_load(&ep->current[route - ep->routes]);
+}
+
+const lv_view_def *lv__endpoint_hold_view(const lv_endpoint *ep, const lv_route *route, lv_module **m)
+{
+    lv_endpoint *e = (lv_endpoint *)ep; /* the slot is atomic: reading it under the registry lock */
+    return lv__module_hold_view(&e->current[route - ep->routes], m);
 }
 
 void lv_endpoint_init(lv_endpoint *ep, lv_rt *rt, const lv_route *routes, size_t nroutes)
@@ -60,12 +65,24 @@ void lv_endpoint_init(lv_endpoint *ep, lv_rt *rt, const lv_route *routes, size_t
     ep->rt = rt;
     ep->routes = routes;
     ep->nroutes = nroutes;
+    for (size_t i = 0; i < nroutes; i++) {
+        atomic_store(&ep->current[i], routes[i].view);
+        ep->held[i] = lv__module_hold(routes[i].view);
+    }
     ep->token_max_age_s = 14 * 24 * 3600;
     ep->now_s = wall_clock_s;
     ep->script_url = "/assets/salamander.js";
     ep->max_events_per_s = 1000;
     lv_random(ep->secret, sizeof(ep->secret));
     lv__view_global_init();
+}
+
+void lv_endpoint_dispose(lv_endpoint *ep)
+{
+    for (size_t i = 0; i < ep->nroutes; i++) {
+        lv_module_release(ep->held[i]);
+        ep->held[i] = NULL;
+    }
 }
 
 const lv_route *lv_endpoint_route(const lv_endpoint *ep, const char *path, size_t len)
@@ -198,9 +215,11 @@ static void send_reply(lv_socket *s, const char *jr, const char *ref, const char
     lv_buf_free(&frame);
 }
 
-/* Checks a join against the signed tokens. Returns NULL with the view and the token's session
- * (JSON text to free, NULL when the page had none), or the error reason. */
-static const char *verify_join(lv_socket *s, const lv_phx_msg *m, const lv_view_def **view, char **session_json)
+/* Checks a join against the signed tokens. Returns NULL with the route, its view (its module
+ * held in *mod), and the token's session (JSON text to free, NULL when the page had none), or
+ * the error reason. */
+static const char *verify_join(lv_socket *s, const lv_phx_msg *m, const lv_route **route_out,
+                               const lv_view_def **view, lv_module **mod, char **session_json)
 {
     const lv_endpoint *ep = s->ep;
     const char *session = json_string_value(json_object_get(m->payload, "session"));
@@ -244,8 +263,10 @@ static const char *verify_join(lv_socket *s, const lv_phx_msg *m, const lv_view_
         path = "/";
     size_t plen = strcspn(path, "?#");
     const lv_route *route = lv_endpoint_route(ep, path, plen);
-    const lv_view_def *current = route ? lv_endpoint_view(ep, route) : NULL;
-    if (current == NULL || strcmp(current->name, view_name) != 0)
+    if (route == NULL)
+        goto Exit;
+    const lv_view_def *current = lv__endpoint_hold_view(ep, route, mod);
+    if (strcmp(current->name, view_name) != 0)
         goto Exit;
     const json_t *app_session = json_object_get(tok, "session");
     if (app_session != NULL && !json_is_object(app_session))
@@ -256,8 +277,13 @@ static const char *verify_join(lv_socket *s, const lv_phx_msg *m, const lv_view_
         goto Exit;
     }
     *view = current;
+    *route_out = route;
     reason = NULL;
 Exit:
+    if (reason != NULL) {
+        lv_module_release(*mod);
+        *mod = NULL;
+    }
     json_decref(tok);
     json_decref(stok);
     lv_buf_free(&payload);
@@ -272,9 +298,11 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
         lv__deliver(s->ep->rt, old->pid, LV_MSG_SYSTEM, 0, "leave", NULL, 0, 0);
         remove_channel(s, old);
     }
+    const lv_route *route = NULL;
     const lv_view_def *view = NULL;
+    lv_module *mod = NULL;
     char *session = NULL;
-    const char *reason = verify_join(s, m, &view, &session);
+    const char *reason = verify_join(s, m, &route, &view, &mod, &session);
     if (reason != NULL) {
         fprintf(stderr, "[salamander] %s: join of %s refused: %s\n", s->peer, m->topic, reason);
         char resp[64];
@@ -284,11 +312,13 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
     }
     if (s->nchannels == s->cap) {
         uint32_t cap = s->cap * 2;
-        channel *c = s->channels == &s->one ? malloc(cap * sizeof(*c)) : realloc(s->channels, cap * sizeof(*c));
+        channel *c =
+            s->channels == &s->one ? malloc(cap * sizeof(*c)) : realloc(s->channels, cap * sizeof(*c));
         if (c != NULL && s->channels == &s->one)
             c[0] = s->one;
         if (c == NULL) {
             free(session);
+            lv_module_release(mod);
             send_reply(s, m->join_ref, m->ref, m->topic, "error", "{\"reason\":\"join crashed\"}");
             return;
         }
@@ -297,11 +327,13 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
     }
     channel *c = &s->channels[s->nchannels];
     lv_view *v = NULL;
-    int err = lv__view_spawn_channel(s->ep, view, s, m->topic, m->join_ref, s->peer, session, &c->pid, &v);
+    int err = lv__view_spawn_channel(s->ep, route, view, mod, s, m->topic, m->join_ref, session, &c->pid, &v);
     free(session); /* the process parsed its own copy */
     if (err == 0) {
         c->topic = v->topic;
         c->join_ref = v->join_ref;
+    } else {
+        lv_module_release(mod); /* else the process holds it */
     }
     if (err == 0)
         err = lv__deliver(s->ep->rt, c->pid, LV_MSG_SYSTEM, 0, "join", text, len, 0);

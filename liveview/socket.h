@@ -30,17 +30,25 @@ typedef struct lv_endpoint {
     const char *extra_head;    /* optional HTML added to <head> (styles) */
     uint64_t (*now_s)(void);   /* wall clock in seconds; tests replace it */
     uint32_t max_events_per_s; /* per socket; a client above it is disconnected (0: no limit) */
-    /* hot upgrades: the newest code of route i, when it was upgraded */
-    _Atomic(const lv_view_def *) upgraded[LV_MAX_ROUTES];
+    /* the code serving route i now: its view, or the newest upgrade of it; a view of a loaded
+     * module is held (held[i]) while it serves the route */
+    _Atomic(const lv_view_def *) current[LV_MAX_ROUTES];
+    struct lv_module *held[LV_MAX_ROUTES];
 } lv_endpoint;
 
-/* Fills defaults (a random secret, real clock). */
+/* Fills defaults (a random secret, real clock). A route's view may live in a loaded module
+ * (liveview/module.h): the endpoint then holds that module until lv_endpoint_dispose. */
 void lv_endpoint_init(lv_endpoint *ep, lv_rt *rt, const lv_route *routes, size_t nroutes);
+/* Drops the endpoint's references to modules; call it once no process of it is left. */
+void lv_endpoint_dispose(lv_endpoint *ep);
 const lv_route *lv_endpoint_route(const lv_endpoint *ep, const char *path, size_t len);
-/* The code that serves a route now: its view, or the newest upgrade of it. */
+/* The code that serves a route now: its view, or the newest upgrade of it. Dereferencing it is
+ * safe only while something holds its module (the runtime uses lv__endpoint_hold_view). */
 const lv_view_def *lv_endpoint_view(const lv_endpoint *ep, const lv_route *route);
 /* Hot upgrade: loads views from a shared object and switches every live session of each view
- * it holds between two messages. On error nothing changes and msg says why. */
+ * it holds between two messages. On error nothing changes and msg says why. The module it
+ * replaces is unloaded once no process runs its code (liveview/module.h). Give every version
+ * its own file name: the dynamic loader shares an object already loaded under the same path. */
 int lv_endpoint_upgrade(lv_endpoint *ep, const char *so_path, char *msg, size_t cap);
 
 typedef struct lv_transport_ops {

@@ -261,6 +261,7 @@ void lv_test_free(lv_test *t)
     if (t->rt) {
         lv_rt_run_until_idle(t->rt);
         lv_rt_free(t->rt);
+        lv_endpoint_dispose(&t->ep);
     }
     json_decref(t->tree);
     json_decref(t->reply);
@@ -273,6 +274,13 @@ void lv_test_free(lv_test *t)
     lv_buf_free(&t->component);
     lv_buf_free(&t->inbox);
     free(t);
+}
+
+int lv_test_upgrade(lv_test *t, const char *so_path, char *msg, size_t cap)
+{
+    int err = lv_endpoint_upgrade(&t->ep, so_path, msg, cap);
+    run(t);
+    return err;
 }
 
 void lv_test_close(lv_test *t)

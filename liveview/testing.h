@@ -98,6 +98,9 @@ void lv_test_advance(lv_test *t, uint64_t ms);
 bool lv_test_alive(lv_test *t);
 lv_pid lv_test_pid(lv_test *t);
 lv_rt *lv_test_rt(lv_test *t);
+/* Hot upgrade of the test's route from a view module (lv_endpoint_upgrade), then runs until
+ * idle: the session has switched, unless it is busy mid-handler. */
+int lv_test_upgrade(lv_test *t, const char *so_path, char *msg, size_t cap);
 /* Closes the socket as a browser tab would. */
 void lv_test_close(lv_test *t);
 

@@ -146,14 +146,15 @@ static void join_flash(lv_view *v, const json_t *payload)
     if (token != NULL) {
         int err = lv__flash_verify(&v->flash, ep->secret, now, token);
         if (err)
-            fprintf(stderr, "[salamander] %s: flash token in the join of %s ignored: %s\n", v->peer, v->topic,
+            fprintf(stderr, "[salamander] %s: flash token in the join of %s ignored: %s\n",
+                    lv_socket_peer(v->sock), v->topic,
                     err == LV_ETIMEDOUT ? "expired" : "bad signature or payload");
         return;
     }
     const json_t *mounts = json_object_get(json_object_get(payload, "params"), "_mounts");
     const char *stat = json_string_value(json_object_get(payload, "static"));
-    if (json_object_get(payload, "url") == NULL || !json_is_integer(mounts) || json_integer_value(mounts) != 0 ||
-        stat == NULL)
+    if (json_object_get(payload, "url") == NULL || !json_is_integer(mounts) ||
+        json_integer_value(mounts) != 0 || stat == NULL)
         return;
     lv_buf p = LV_BUF_INIT;
     if (lv_token_verify(ep->secret, stat, strlen(stat), now, ep->token_max_age_s, &p) == 0) {
@@ -171,8 +172,8 @@ static void clear_flash_event(lv_view *v, const json_t *value)
 {
     const json_t *key = json_object_get(value, "key");
     if (key != NULL && !json_is_string(key)) {
-        fprintf(stderr, "[salamander] %s: lv:clear-flash on %s: \"key\" is not a string: ignored\n", v->peer,
-                v->topic);
+        fprintf(stderr, "[salamander] %s: lv:clear-flash on %s: \"key\" is not a string: ignored\n",
+                lv_socket_peer(v->sock), v->topic);
         return;
     }
     lv_clear_flash(v, json_string_value(key));
@@ -232,7 +233,8 @@ static void view_out_free(lv_view *v)
 static void view_out_sent(lv_view *v)
 {
     lv__view_out *o = v->out;
-    if (o != NULL && !o->title_changed && o->nav == LV__NAV_NONE && o->events.len == 0 && o->hook_reply.len == 0)
+    if (o != NULL && !o->title_changed && o->nav == LV__NAV_NONE && o->events.len == 0 &&
+        o->hook_reply.len == 0)
         view_out_free(v);
 }
 
@@ -518,6 +520,41 @@ static size_t view_block_size(const lv_view_def *def, size_t strings)
 
 /* ---- channel process ---- */
 
+/* Who runs a view of a loaded module shows a copy of its name that outlives the module. */
+static const char *kind_name(const lv_view_def *def, const lv_module *m)
+{
+    return m ? lv__module_intern(def->name) : def->name;
+}
+
+/* Makes the current process run def (of module m, whose reference passes to the process) and
+ * releases the module it ran before. */
+static void run_code(lv_view *v, const lv_view_def *def, lv_module *m)
+{
+    lv_proc *p = lv__current_proc();
+    lv_module *old = p->code;
+    v->def = def;
+    p->code = m;
+    atomic_store(&p->kind, kind_name(def, m));
+    lv_module_release(old);
+}
+
+/* An upgrade published after the join's view was read, but before this process was listed for
+ * it, would pass it by: so the join itself takes the route's current code (nothing is mounted
+ * yet, so there is no state to migrate). */
+static void join_current_code(lv_view *v)
+{
+    lv_module *m;
+    const lv_view_def *def = lv__endpoint_hold_view(v->ep, v->route, &m);
+    if (def == v->def) {
+        lv_module_release(m);
+        return;
+    }
+    lv_free(v->state);
+    v->state = lv_alloc(def->state_size ? def->state_size : 1);
+    memset(v->state, 0, def->state_size);
+    run_code(v, def, m);
+}
+
 static void handle_join(lv_view *v, const char *text, size_t len)
 {
     lv_phx_msg m;
@@ -525,6 +562,7 @@ static void handle_join(lv_view *v, const char *text, size_t len)
     if (lv_phx_parse(text, len, &m, err, sizeof(err)) != 0)
         lv_crash("join frame: %s", err);
     const json_t *params = json_object_get(m.payload, "params");
+    join_current_code(v);
     join_flash(v, m.payload);
     if (v->def->mount)
         v->def->mount(v, (const lv_value *)params);
@@ -597,11 +635,11 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
         /* live_patch, cids_will_destroy, ...: acknowledged so no element stays locked */
         reply(v, m.ref, "ok", "{}", 2);
     } else if (event == NULL) {
-        fprintf(stderr, "[salamander] %s: event without a name on %s\n", v->peer, v->topic);
+        fprintf(stderr, "[salamander] %s: event without a name on %s\n", lv_socket_peer(v->sock), v->topic);
         reply(v, m.ref, "ok", "{}", 2);
     } else if (event_value(m.payload, &value, err, sizeof(err)) != 0) {
-        fprintf(stderr, "[salamander] %s: bad payload for event \"%s\" on %s: %s\n", v->peer, event, v->topic,
-                err);
+        fprintf(stderr, "[salamander] %s: bad payload for event \"%s\" on %s: %s\n", lv_socket_peer(v->sock),
+                event, v->topic, err);
         reply(v, m.ref, "ok", "{}", 2);
     } else if (strcmp(event, "lv:clear-flash") == 0) {
         clear_flash_event(v, value);
@@ -613,8 +651,8 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
         int rc =
             v->def->handle_event ? v->def->handle_event(v, event, (const lv_value *)value) : LV_ENOTFOUND;
         if (rc == LV_ENOTFOUND)
-            fprintf(stderr, "[salamander] %s: unknown event \"%s\" for view %s (%s): ignored\n", v->peer,
-                    event, v->def->name, v->topic);
+            fprintf(stderr, "[salamander] %s: unknown event \"%s\" for view %s (%s): ignored\n",
+                    lv_socket_peer(v->sock), event, v->def->name, v->topic);
         v->event_cid = 0;
         send_changes(v, m.ref);
     }
@@ -622,16 +660,28 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
     lv_phx_msg_dispose(&m);
 }
 
-/* Switches this session to new code between two messages: migrates the state (code_change, or
- * kept as is when the layout did not change), and pushes a whole new tree when the template
- * changed, so the client gets the new statics. */
-static void handle_upgrade(lv_view *v, const void *data)
+/* Switches this session to its route's current code between two messages: migrates the state
+ * (code_change, or kept as is when the layout did not change), and pushes a whole new tree when
+ * the template changed, so the client gets the new statics. The "upgrade" message carries no
+ * view: several upgrades in a row take a session straight to the newest, and the module it
+ * leaves is released last, after every use of its view. */
+static void handle_upgrade(lv_view *v)
 {
-    const lv_view_def *nd;
-    memcpy(&nd, data, sizeof(nd));
-    if (nd == v->def)
-        return;
+    lv_module *m;
+    const lv_view_def *nd = lv__endpoint_hold_view(v->ep, v->route, &m);
     const lv_view_def *old = v->def;
+    if (nd == old) {
+        lv_module_release(m);
+        return;
+    }
+    if (nd->state_size != old->state_size && nd->code_change == NULL) {
+        fprintf(stderr,
+                "[salamander] process <%llu> (%s on %s) keeps its code: the new version changed the state "
+                "layout and has no code_change for this one\n",
+                (unsigned long long)v->pid, old->name, v->topic);
+        lv_module_release(m);
+        return;
+    }
     if (nd->code_change != NULL) {
         void *ns = lv_alloc(nd->state_size ? nd->state_size : 1);
         memset(ns, 0, nd->state_size);
@@ -640,16 +690,18 @@ static void handle_upgrade(lv_view *v, const void *data)
             lv_free(v->state); /* an earlier upgrade's: the first state is part of the view's block */
         v->state = ns;
     }
-    v->def = nd;
-    atomic_store(&lv__current_proc()->kind, nd->name);
+    bool same_template = nd->tmpl == old->tmpl;
+    if (!same_template) { /* the tree points into the old template */
+        lv_rendered_free(v->rd);
+        v->rd = NULL;
+    }
+    run_code(v, nd, m); /* the old module may go now: nothing below touches it */
     fprintf(stderr, "[salamander] process <%llu> (%s on %s) now runs the upgraded code\n",
             (unsigned long long)v->pid, nd->name, v->topic);
-    if (nd->tmpl == old->tmpl) {
+    if (same_template) {
         send_changes(v, NULL);
         return;
     }
-    lv_rendered_free(v->rd);
-    v->rd = NULL;
     view_ensure_rendered(v);
     lv_buf rendered = LV_BUF_INIT;
     if (lv_rendered_full(v->rd, v->state, &rendered) != 0)
@@ -681,8 +733,8 @@ static void channel_handler(void *state, const lv_msg *msg)
             handle_event_frame(v, msg->data, msg->size);
         else if (strcmp(msg->tag, "leave") == 0 || strcmp(msg->tag, "gone") == 0)
             lv_exit(LV_REASON_NORMAL);
-        else if (strcmp(msg->tag, "upgrade") == 0 && msg->size == sizeof(lv_view_def *))
-            handle_upgrade(v, msg->data);
+        else if (strcmp(msg->tag, "upgrade") == 0)
+            handle_upgrade(v);
         return;
     }
     if (v->def->handle_info)
@@ -692,9 +744,11 @@ static void channel_handler(void *state, const lv_msg *msg)
 
 typedef struct {
     const lv_endpoint *ep;
+    const lv_route *route;
     const lv_view_def *def;
+    lv_module *module;
     lv_socket *sock;
-    const char *topic, *join_ref, *peer, *session_json;
+    const char *topic, *join_ref, *session_json;
     lv_view **view;
 } channel_init_args;
 
@@ -704,6 +758,7 @@ static void channel_init(void *state, void *arg)
     channel_init_args *a = arg;
     v->def = a->def;
     v->ep = a->ep;
+    v->route = a->route;
     v->connected = true;
     v->pid = lv_self();
     v->sock = a->sock;
@@ -713,23 +768,22 @@ static void channel_init(void *state, void *arg)
     memcpy(topic, a->topic, n);
     v->topic = topic;
     v->join_ref = strcpy(topic + n, a->join_ref);
-    v->peer = a->peer;
     *a->view = v;
     adopt_session(v, a->session_json);
     lv_proc *p = lv__current_proc();
     p->pinned = true; /* it writes to its socket, which belongs to this scheduler's loop */
     p->on_exit = channel_exit;
     p->on_exit_ctx = v;
-    atomic_store(&p->kind, a->def->name);
+    run_code(v, a->def, a->module);
 }
 
-int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
-                           const char *join_ref, const char *peer, const char *session_json, lv_pid *out,
-                           lv_view **view)
+int lv__view_spawn_channel(const lv_endpoint *ep, const lv_route *route, const lv_view_def *def, lv_module *m,
+                           lv_socket *sock, const char *topic, const char *join_ref, const char *session_json,
+                           lv_pid *out, lv_view **view)
 {
     if (join_ref == NULL)
         join_ref = "";
-    channel_init_args a = {ep, def, sock, topic, join_ref, peer, session_json, view};
+    channel_init_args a = {ep, route, def, m, sock, topic, join_ref, session_json, view};
     size_t size = view_block_size(def, strlen(topic) + 1 + strlen(join_ref) + 1);
     return lv_rt_spawn_handler(ep->rt, def->name, size, channel_init, &a, channel_handler, out);
 }
@@ -807,9 +861,8 @@ static void page_handler(void *state, const lv_msg *msg)
     lv_buf_free(&scratch);
     if (err)
         lv_crash("render failed: %s", lv_strerror(err));
-    lv__page_document(v->ep, v->def, id.data, job->session_json, lv_rendered_title(v->rd), inner.data, inner.len,
-                      &v->flash,
-                      &job->html);
+    lv__page_document(v->ep, v->def, id.data, job->session_json, lv_rendered_title(v->rd), inner.data,
+                      inner.len, &v->flash, &job->html);
     lv_buf_free(&inner);
     lv_buf_free(&id);
     if (!job->cancelled) {
@@ -823,6 +876,7 @@ static void page_handler(void *state, const lv_msg *msg)
 typedef struct {
     const lv_endpoint *ep;
     const lv_view_def *def;
+    lv_module *module;
     lv_page_job *job;
     const char *url;
 } page_init_args;
@@ -842,7 +896,7 @@ static void page_init(void *state, void *arg)
     p->pinned = true; /* it answers an HTTP request of this scheduler's loop */
     p->on_exit = page_exit;
     p->on_exit_ctx = v;
-    atomic_store(&p->kind, a->def->name);
+    run_code(v, a->def, a->module);
 }
 
 char *lv__json_text(const json_t *j)
@@ -893,10 +947,14 @@ int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url
     job->done = done;
     job->ctx = ctx;
     job->refs = 2;
-    const lv_view_def *def = lv_endpoint_view(ep, route);
-    page_init_args a = {ep, def, job, url};
+    lv_module *m;
+    const lv_view_def *def = lv__endpoint_hold_view(ep, route, &m);
+    page_init_args a = {ep, def, m, job, url};
     lv_pid pid;
-    int err = lv_rt_spawn_handler(ep->rt, def->name, view_block_size(def, 0), page_init, &a, page_handler, &pid);
+    int err =
+        lv_rt_spawn_handler(ep->rt, def->name, view_block_size(def, 0), page_init, &a, page_handler, &pid);
+    if (err)
+        lv_module_release(m); /* else the process holds it */
     if (err == 0)
         err = lv__deliver(ep->rt, pid, LV_MSG_SYSTEM, 0, "render", NULL, 0, 0);
     if (err) {

@@ -30,7 +30,8 @@ typedef struct lv_view_def {
     void (*handle_info)(lv_view *v, const lv_msg *msg);
     /* Optional, for hot upgrades: fills new_state (this version's layout, zeroed) from the state
      * of the version being replaced (old_size bytes). Without it the state is kept as is, which
-     * requires the same layout. */
+     * requires the same layout. The old version's module is unloaded once no process runs it:
+     * the new state must keep no pointer into it (its string constants, its functions). */
     void (*code_change)(lv_view *v, const void *old_state, size_t old_size, void *new_state);
 } lv_view_def;
 

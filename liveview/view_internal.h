@@ -4,6 +4,7 @@
 #define LV_VIEW_INTERNAL_H
 
 #include "liveview/flash.h"
+#include "liveview/module.h"
 #include "liveview/socket.h"
 #include "liveview/view.h"
 
@@ -25,6 +26,7 @@ typedef struct lv__view_out {
 struct lv_view {
     const lv_view_def *def;
     const lv_endpoint *ep;
+    const lv_route *route; /* channels: the route it joined, whose upgrades it follows */
     void *state;
     lv_rendered *rd;
     int64_t event_cid; /* the component the event being handled targets (phx-target), or 0 */
@@ -33,7 +35,6 @@ struct lv_view {
     struct lv_page_job *job; /* HTTP renders */
     const char *topic;       /* in the view's block (channels), or "" */
     const char *join_ref;
-    const char *peer; /* the socket's copy: the socket outlives its channels' processes */
     /* the session signed into the page (an object, NULL when empty): parsed inside the process,
      * so it lives in the process's arena and goes with it */
     struct json_t *session;
@@ -44,11 +45,14 @@ struct lv_view {
 };
 
 void lv__view_global_init(void);
-/* session_json: the verified token's session object as JSON text, or NULL. */
-/* *view: the new process's view, valid until its exit hook has run (lv__socket_channel_ended). */
-int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
-                           const char *join_ref, const char *peer, const char *session_json, lv_pid *out,
-                           lv_view **view);
+/* The view serving route now, with its module held (*m, NULL for a view of the executable). */
+const lv_view_def *lv__endpoint_hold_view(const lv_endpoint *ep, const lv_route *route, lv_module **m);
+/* session_json: the verified token's session object as JSON text, or NULL. def and m come from
+ * lv__endpoint_hold_view: on success the process owns the reference, else the caller does.
+ * *view: the new process's view, valid until its exit hook has run (lv__socket_channel_ended). */
+int lv__view_spawn_channel(const lv_endpoint *ep, const lv_route *route, const lv_view_def *def, lv_module *m,
+                           lv_socket *sock, const char *topic, const char *join_ref, const char *session_json,
+                           lv_pid *out, lv_view **view);
 void lv__socket_send(lv_socket *s, const char *frame, size_t len);
 /* Logs a malformed client frame and closes the connection with 1007 and why (callable from the
  * view's process too). */
@@ -62,7 +66,8 @@ void lv__page_new_id(lv_buf *id);
 /* Appends the whole HTML document of a page whose view rendered `inner` in the container `id`,
  * with the session (JSON object text, or NULL for none) signed into data-phx-session and the
  * flash it shows into data-phx-static; title NULL: the view's name. */
-void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char *id, const char *session_json,
-                       const char *title, const char *inner, size_t len, const lv__flash *flash, lv_buf *out);
+void lv__page_document(const lv_endpoint *ep, const lv_view_def *def, const char *id,
+                       const char *session_json, const char *title, const char *inner, size_t len,
+                       const lv__flash *flash, lv_buf *out);
 
 #endif

@@ -32,6 +32,7 @@ void lv_config_usage(FILE *out)
             "  --secret-file PATH     file holding the token signing secret (default: $SALAMANDER_SECRET,\n"
             "                         else a random secret, with a warning)\n"
             "  --assets DIR           built client bundle (default: js/ beside the binary)\n"
+            "  --views DIR            view modules of the route table (default: views/ beside the binary)\n"
             "  --max-frame BYTES      largest WebSocket message accepted (default 1048576)\n"
             "  --heap-limit BYTES     per-process memory limit (default 67108864)\n"
             "  --allow-origin LIST    extra origins (comma-separated, e.g. https://app.example) allowed\n"
@@ -107,6 +108,8 @@ int lv_config_parse(lv_config *cfg, int argc, char **argv, FILE *out, FILE *err)
             bad = copy_path(cfg->secret_file, sizeof(cfg->secret_file), val);
         else if (strcmp(flag, "--assets") == 0)
             bad = copy_path(cfg->assets_dir, sizeof(cfg->assets_dir), val);
+        else if (strcmp(flag, "--views") == 0)
+            bad = copy_path(cfg->views_dir, sizeof(cfg->views_dir), val);
         else if (strcmp(flag, "--allow-origin") == 0)
             bad = copy_path(cfg->allow_origins, sizeof(cfg->allow_origins), val);
         else if (strcmp(flag, "--max-events") == 0) {

@@ -13,6 +13,7 @@ typedef struct lv_config {
     char admin_path[256];
     char secret_file[256];
     char assets_dir[512];      /* built client bundle (manifest.json + salamander.<hash>.js) */
+    char views_dir[512];       /* the view modules the route table names (calculator.so, ...) */
     size_t max_frame;          /* largest WebSocket message accepted */
     size_t heap_limit;         /* per-process memory limit */
     int token_max_age_s;       /* session/static token lifetime */

@@ -13,4 +13,5 @@ static void render(lv_r *r, const void *state)
 static const lv_template tmpl = {"bad.lv.html", NULL, 0, render};
 
 __attribute__((visibility("default")))
-const lv_view_def calculator_view = {LV_ABI_VERSION + 1, "calculator", sizeof(calculator), &tmpl};
+const lv_view_def calculator_view = {
+    .abi = LV_ABI_VERSION + 1, .name = "calculator", .state_size = sizeof(calculator), .tmpl = &tmpl};

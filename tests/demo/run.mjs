@@ -98,6 +98,24 @@ async function successesPerSecond(seconds) {
   return samples.reduce((a, b) => a + b, 0) / samples.length;
 }
 
+// ---- start-up refuses a bad view module with one line naming it ----
+{
+  const { mkdtempSync, copyFileSync, readdirSync, rmSync } = await import('node:fs');
+  const dir = mkdtempSync('/tmp/salamander-views-');
+  for (const f of readdirSync(`${build}/views`)) if (f.endsWith('.so')) copyFileSync(`${build}/views/${f}`, `${dir}/${f}`);
+  execFileSync('cc', ['-std=c17', '-I.', '-fPIC', '-shared', 'tests/demo/bad_abi_view.c', '-o', `${dir}/calculator.so`]);
+  const bad = await freePort();
+  let out = null;
+  try {
+    execFileSync(`${build}/salamander`, ['--listen', `127.0.0.1:${bad}`, '--views', dir, '--admin', `${dir}/admin.sock`],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000 });
+  } catch (e) { out = { status: e.status, stderr: String(e.stderr) }; }
+  rmSync(dir, { recursive: true, force: true });
+  if (out === null || out.status !== 1 || !/calculator\.so.*ABI/.test(out.stderr) || out.stderr.trim().split('\n').length !== 1)
+    fail('a bad module at start', `expected exit 1 and one line naming calculator.so, got ${JSON.stringify(out)}`);
+  console.log('0. a bad module at start: ' + out.stderr.trim());
+}
+
 // ---- the talk ----
 const port = await freePort();
 admin = `/tmp/salamander-demo-${port}.sock`;
@@ -174,6 +192,9 @@ await calc.push('event', { type: 'form', event: 'calculate', value: 'n=-1' });
 await waitFor('the fixed calculator answers -1', () => calc.pushes.some(p => p.includes('invalid input')), 5000);
 if (closedSockets.length) fail('no WebSocket closes', closedSockets.join(', '));
 if (!server.log.join('').includes('upgraded 1 view')) fail('upgrade logged', 'no upgrade line in the log');
+// every process of the old calculator has switched or ended: its module goes
+await waitFor('the old calculator module is unloaded', () => /module \S*\/views\/calculator\.so unloaded/.test(server.log.join('')), 5000);
+console.log('   ' + server.log.join('').match(/\[salamander\] module \S*\/views\/calculator\.so unloaded/)[0]);
 
 console.log(`BENCH demo.successes_per_s_before ${before.toFixed(0)} jobs/s`);
 console.log(`BENCH demo.successes_per_s_during ${during.toFixed(0)} jobs/s`);
