@@ -186,7 +186,7 @@ bench-render: $(BUILD)/bench/render_bench
 	./$(BUILD)/bench/render_bench
 
 # The talk, replayed headlessly with --schedulers 1 (tests/demo/run.mjs).
-demo-test: deps all
+demo-test: deps all $(BUILD)/bench/lvload
 	node tests/demo/run.mjs $(BUILD)
 
 -include tests/bench/bench.mk

@@ -89,6 +89,27 @@ function adminQuery(line) {
   });
 }
 
+// lvload clicking one thermostat for `seconds`; resolves with its JSON summary, fails the demo
+// when it saw any error.
+function clickProbe(seconds) {
+  return new Promise(resolve => {
+    const child = spawn(`${build}/bench/lvload`, ['--port', String(port), '--think-ms', '5', 'clicks', '1', String(seconds)],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', errText = '';
+    child.stdout.on('data', d => { out += d; });
+    child.stderr.on('data', d => { errText += d; });
+    child.on('close', code => {
+      let r;
+      try { r = JSON.parse(out); } catch { fail('click probe', `lvload exited ${code}: ${errText.trim()}`); }
+      const errors = ['join_errors', 'closed_sockets', 'error_replies', 'clicks_lost', 'unanswered']
+        .filter(k => r[k]).map(k => `${k} ${r[k]}`);
+      if (code !== 0 || r.joined !== 1 || errors.length || !(r.clicks_ok > 0))
+        fail('click probe', `lvload exited ${code}, joined ${r.joined}, clicks ${r.clicks_ok}; ${errors.join(', ')}`);
+      resolve(r);
+    });
+  });
+}
+
 async function successesPerSecond(seconds) {
   const samples = [];
   for (let i = 0; i < seconds * 2; i++) {
@@ -157,12 +178,18 @@ await calc.push('event', { type: 'form', event: 'calculate', value: 'n=13' });
 await waitFor('n = 13 crashes only its calculation', () => calc.pushes.some(p => p.includes('error')), 5000);
 await calc.push('event', { type: 'form', event: 'calculate', value: 'n=999999999' });
 await calc.push('event', { type: 'form', event: 'calculate', value: 'n=-1' });
+// The click latency goal is measured by a C client in its own process (tests/bench/lvload: one
+// thermostat session, a click every 5 ms): this Node driver's event loop also carries the load
+// chart's pushes and the admin queries, which delay what it measures by itself.
+const probe = clickProbe(4);
 const during = await successesPerSecond(4);
+const probed = await probe;
 clicking = false;
 await clicker;
 latencies.sort((a, b) => a - b);
-const p99 = latencies[Math.floor(latencies.length * 0.99)];
-console.log(`   successes/s during: ${during.toFixed(0)}; ${latencies.length} clicks, p50 ${latencies[latencies.length >> 1].toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`);
+const p99 = probed.p99_ms;
+console.log(`   successes/s during: ${during.toFixed(0)}; C client: ${probed.clicks_ok} clicks, p50 ${probed.p50_ms.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms, max ${probed.max_ms.toFixed(3)} ms`);
+console.log(`   (as seen by this Node driver: ${latencies.length} clicks, p50 ${latencies[latencies.length >> 1].toFixed(3)} ms, p99 ${latencies[Math.floor(latencies.length * 0.99)].toFixed(3)} ms)`);
 await waitFor('999999999 finishes', () => calc.pushes.some(p => p.includes('499999999500000000')), 30000);
 
 console.log('3. lvctl top finds the runaway, bt shows it, kill ends it');
