@@ -269,6 +269,7 @@ lv__sched *lv__handoff_on_signal(lv__sched *s, void *ucontext)
         return s;
     }
     atomic_store(&s->exile_request, NULL);
+    atomic_store(&p->preempted, LV__BLOCKED); /* shown as "blocked" until it runs at home again */
     x->ctx = s->ctx;
     x->current = p;
     x->stack_bottom = s->stack_bottom;

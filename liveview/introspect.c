@@ -11,7 +11,6 @@
 
 #include "liveview/rt_internal.h"
 
-
 extern const char __start_lvrt[] __attribute__((weak));
 extern const char __stop_lvrt[] __attribute__((weak));
 
@@ -86,7 +85,8 @@ static void fill_info(lv_rt *rt, lv_proc *p, lv_proc_info *out)
     uint64_t now = lv__now_ns();
     uint64_t running = 0;
     int state = atomic_load(&p->state);
-    if (state == LV__RUNNING && atomic_load(&p->sched->running_pid) == p->pid) {
+    bool on_its_scheduler = atomic_load(&p->sched->running_pid) == p->pid;
+    if (state == LV__RUNNING && on_its_scheduler) {
         uint64_t since = atomic_load(&p->sched->running_since_ns);
         running = since && since < now ? now - since : 0;
     }
@@ -104,9 +104,11 @@ static void fill_info(lv_rt *rt, lv_proc *p, lv_proc_info *out)
         last = cur * (len - frac) / len;
     last += running < 1000000000u ? running : 1000000000u;
     out->cpu_us_last_s = (last > 1000000000u ? 1000000000u : last) / 1000u;
-    out->status = state == LV__RUNNING    ? "running"
-                  : state == LV__RUNNABLE ? (atomic_load(&p->preempted) ? "preempted" : "runnable")
-                                          : "waiting";
+    out->status =
+        state == LV__RUNNING
+            ? (on_its_scheduler || atomic_load(&p->preempted) != LV__BLOCKED ? "running" : "blocked")
+        : state == LV__RUNNABLE ? (atomic_load(&p->preempted) == 1 ? "preempted" : "runnable")
+                                : "waiting";
     (void)rt;
 }
 

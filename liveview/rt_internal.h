@@ -57,6 +57,7 @@ typedef struct lv__watch { /* a monitor or a link, kept on both ends */
 enum { LV__WATCH_MONITORS = 1, LV__WATCH_MONITORED_BY, LV__WATCH_LINK };
 
 enum lv__pstate { LV__WAITING = 0, LV__RUNNABLE, LV__RUNNING, LV__DEAD };
+#define LV__BLOCKED 2
 
 typedef struct lv__stack {
     struct lv__stack *next; /* pool link */
@@ -106,7 +107,7 @@ struct lv_proc {
     _Atomic uint64_t st_cpu_sec;
     _Atomic size_t st_mailbox, st_memory;
     _Atomic(struct lv__trace *) trace;
-    _Atomic int preempted;
+    _Atomic int preempted; /* 1 after a preemption; LV__BLOCKED while its thread is an exile */
     int home_why; /* how it left a thread that lost its scheduler (see lv__sched.returned) */
     uint32_t hstate_size;
     bool trap_exit;

@@ -136,7 +136,9 @@ typedef struct lv_proc_info {
     lv_pid pid;
     char name[32];
     const char *kind;   /* the view's name for view processes, else NULL */
-    const char *status; /* "running", "runnable", "preempted", "waiting" */
+    /* "running", "runnable", "preempted", "waiting", or "blocked": in a system call or library
+     * loop long enough that its scheduler moved to another thread (see README) */
+    const char *status;
     int scheduler;
     size_t mailbox;         /* messages waiting */
     size_t memory;          /* bytes: its arena plus the stack it holds, if any */

@@ -363,6 +363,7 @@ static void after_switch(lv__sched *s, lv_proc *p, int why)
         s->yielded = true;
         break;
     case SWITCH_HOME: /* it came back from an exiled thread mid-call: resume it first */
+        atomic_store(&p->preempted, 0);
         atomic_store(&p->state, LV__RUNNABLE);
         push_queue(&s->runq, p);
         break;

@@ -67,7 +67,8 @@ Test(handoff, blocking_read_does_not_starve_its_scheduler, .timeout = 60)
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
     blocker_arg b = {.fd = fds[0]};
-    cr_assert_eq(lv_rt_spawn(rt, "blocker", blocker, &b, NULL), 0);
+    lv_pid blocker_pid;
+    cr_assert_eq(lv_rt_spawn(rt, "blocker", blocker, &b, &blocker_pid), 0);
     sleep_ms(50); /* the blocker is in read() now */
     static uint64_t rtt[ROUNDS];
     static test_pinger ping = {.rounds = ROUNDS, .rtt_ns = rtt};
@@ -86,6 +87,9 @@ Test(handoff, blocking_read_does_not_starve_its_scheduler, .timeout = 60)
     lv_sched_stats st;
     lv_rt_sched_stats(rt, 0, &st);
     cr_expect_geq(st.handoffs, 1u);
+    lv_proc_info info;
+    cr_assert_eq(lv_rt_info(rt, blocker_pid, &info), 0);
+    cr_expect_str_eq(info.status, "blocked", "lvctl ps shows it blocked, not running");
 
     cr_assert_eq(write(fds[1], "x", 1), 1);
     deadline = now_us() + 10000000u;
