@@ -128,7 +128,6 @@ void lv__mq_drain_inbox(lv_proc *p)
         else
             p->mq_head = rev;
         p->mq_tail = rev;
-        p->mq_len++;
         rev = n;
     }
 }
@@ -147,7 +146,6 @@ lv__msgnode *lv__mq_take(lv_proc *p, bool (*match)(const lv_msg *, void *), void
         if (p->mq_tail == n)
             p->mq_tail = prev;
         n->next = NULL;
-        p->mq_len--;
         atomic_fetch_sub_explicit(&p->st_mailbox, 1, memory_order_relaxed);
         return n;
     }
@@ -206,7 +204,7 @@ static lv__sched *pick_sched(lv_rt *rt)
 
 /* Every joined session holds one process: its size is most of an idle session's cost
  * (tests/bench/RESULTS.md, memory per idle session). Grow it only knowingly. */
-_Static_assert(sizeof(lv_proc) <= 416, "lv_proc grew: an idle session costs more");
+_Static_assert(sizeof(lv_proc) <= 224, "lv_proc grew: an idle session costs more");
 
 /* A handler process's state (`extra` bytes) and the name share the process's own allocation:
  * they live exactly as long as the process, and a separate arena chunk for the state would round
@@ -228,10 +226,8 @@ static int spawn(lv_rt *rt, const char *name, size_t extra, lv_proc **out)
              (uint64_t)index;
     if (p->pid == 0) /* slot 0, generation 0: PID 0 means "no process" */
         p->pid = ((uint64_t)1 << (SLOT_BITS + SCHED_BITS)) | (uint64_t)index, sl->gen = 1;
-    lv_arena_init(&p->arena, rt->cfg.heap_limit);
-    char *pname = (char *)(p + 1) + extra;
+    char *pname = (char *)(p + 1) + extra; /* lv__proc_name once hstate_size is set */
     memcpy(pname, name ? name : "", nlen); /* NUL from calloc */
-    p->name = pname;
     atomic_store(&p->state, LV__RUNNABLE);
     *out = p;
     return 0;
@@ -278,6 +274,7 @@ int lv_rt_spawn_handler(lv_rt *rt, const char *name, size_t state_size, void (*i
     if (err)
         return err;
     p->handler = handler;
+    p->is_handler = true;
     if (state_size) {
         p->hstate = p + 1; /* zeroed by spawn's calloc */
         p->hstate_size = (uint32_t)state_size;
@@ -326,8 +323,9 @@ static void log_crash(lv_proc *p)
     FILE *out = p->sched->rt->cfg.crash_log ? p->sched->rt->cfg.crash_log : stderr;
     flockfile(out);
     const char *detail = p->crash ? p->crash->detail : "";
+    const char *name = lv__proc_name(p);
     fprintf(out, "[salamander] CRASH process <%llu> %s%s%s: %s%s%s\n", (unsigned long long)p->pid,
-            p->name[0] ? "(" : "", p->name, p->name[0] ? ")" : "", p->exit_reason, detail[0] ? ": " : "",
+            name[0] ? "(" : "", name, name[0] ? ")" : "", p->exit_reason, detail[0] ? ": " : "",
             detail);
     if (p->crash && p->crash->nframes)
         lv_fault_print_frames(out, p->crash->frames, p->crash->nframes);
@@ -408,7 +406,10 @@ void lv__proc_destroy(lv_proc *p)
         }
     }
     pthread_mutex_unlock(&rt->names_lock);
-    lv_arena_dispose(&p->arena);
+    if (p->arena) {
+        lv_arena_dispose(p->arena);
+        free(p->arena);
+    }
     free(p->crash);
     slot_release(rt, index);
     atomic_fetch_sub(&rt->nprocs, 1);
@@ -698,17 +699,35 @@ int lv_whereis(lv_rt *rt, const char *name, lv_pid *out)
 
 /* ---- process memory ---- */
 
+/* An idle process holds no arena memory, so it holds no arena header either: the header is
+ * allocated by the first allocation and let go by lv__proc_account once nothing is left in it.
+ * The limit counts what the arena hands out, as before; the header never counted. */
+lv_arena *lv__proc_arena(lv_proc *p)
+{
+    if (p->arena == NULL) {
+        p->arena = malloc(sizeof(*p->arena));
+        if (p->arena != NULL)
+            lv_arena_init(p->arena, p->sched->rt->cfg.heap_limit);
+    }
+    return p->arena;
+}
+
+static _Noreturn void alloc_failed(lv_proc *p, size_t size)
+{
+    if (p->arena != NULL && lv_arena_over_limit(p->arena, size))
+        lv__proc_end(LV_REASON_HEAP_LIMIT);
+    lv_crash("out of memory allocating %zu bytes", size);
+}
+
 void *lv_alloc(size_t size)
 {
     lv_proc *p = lv__current_proc();
     if (p == NULL)
         return malloc(size);
-    void *m = lv_arena_alloc(&p->arena, size);
-    if (m == NULL) {
-        if (lv_arena_over_limit(&p->arena, size))
-            lv__proc_end(LV_REASON_HEAP_LIMIT);
-        lv_crash("out of memory allocating %zu bytes", size);
-    }
+    lv_arena *a = lv__proc_arena(p);
+    void *m = a ? lv_arena_alloc(a, size) : NULL;
+    if (m == NULL)
+        alloc_failed(p, size);
     return m;
 }
 
@@ -717,12 +736,10 @@ void *lv_realloc(void *ptr, size_t size)
     lv_proc *p = lv__current_proc();
     if (p == NULL)
         return realloc(ptr, size);
-    void *m = lv_arena_realloc(&p->arena, ptr, size);
-    if (m == NULL) {
-        if (lv_arena_over_limit(&p->arena, size))
-            lv__proc_end(LV_REASON_HEAP_LIMIT);
-        lv_crash("out of memory allocating %zu bytes", size);
-    }
+    lv_arena *a = lv__proc_arena(p);
+    void *m = a ? lv_arena_realloc(a, ptr, size) : NULL;
+    if (m == NULL)
+        alloc_failed(p, size);
     return m;
 }
 
@@ -731,6 +748,6 @@ void lv_free(void *ptr)
     lv_proc *p = lv__current_proc();
     if (p == NULL)
         free(ptr);
-    else
-        lv_arena_free(&p->arena, ptr);
+    else if (ptr != NULL)
+        lv_arena_free(p->arena, ptr); /* it came from this arena, which therefore exists */
 }

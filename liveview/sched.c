@@ -327,7 +327,7 @@ uint64_t lv__proc_run(lv__sched *s, lv_proc *p, uint64_t t0)
     lv__sched *self = tls_sched;
     if (self != s) { /* this thread lost s while p ran: send p home, touch nothing of s's */
         self->current = NULL;
-        p->home_why = (int)why;
+        p->home_why = (int8_t)why;
         push_shared(&s->returned, p);
         lv__sched_wake(s);
         return t1;
@@ -422,7 +422,7 @@ static void proc_entry(lv__transfer t)
     s->ctx = t.fctx;
     LV_ASAN_FINISH_SWITCH(NULL, &s->stack_bottom, &s->stack_size);
     lv_proc *p = t.data;
-    if (p->handler != NULL) {
+    if (p->is_handler) {
         for (;;) {
             lv__msgnode *n = lv__mq_take(p, NULL, NULL);
             if (n == NULL) {

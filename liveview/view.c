@@ -186,14 +186,17 @@ static void clear_flash_event(lv_view *v, const json_t *value)
 static void *json_alloc(size_t n)
 {
     lv_proc *p = lv__current_proc();
-    return p ? lv_arena_alloc_tracked(&p->arena, n) : malloc(n);
+    if (p == NULL)
+        return malloc(n);
+    lv_arena *a = lv__proc_arena(p);
+    return a ? lv_arena_alloc_tracked(a, n) : NULL;
 }
 
 static void json_dealloc(void *ptr)
 {
     lv_proc *p = lv__current_proc();
     if (p)
-        lv_arena_free(&p->arena, ptr);
+        lv_arena_free(p->arena, ptr); /* NULL ptr: nothing; else it came from this arena */
     else
         free(ptr);
 }
