@@ -119,6 +119,13 @@ struct lv_proc {
     bool is_handler;
 };
 
+/* A handler process from its state, which sits right after it in its block (lv_rt_spawn_handler
+ * with a state size). */
+static inline lv_proc *lv__proc_of_state(const void *hstate)
+{
+    return (lv_proc *)hstate - 1;
+}
+
 /* Its name, at the end of its block (at most LV_PROC_NAME_MAX - 1 bytes). */
 static inline const char *lv__proc_name(const lv_proc *p)
 {

@@ -297,11 +297,11 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
     }
     channel *c = &s->channels[s->nchannels];
     lv_view *v = NULL;
-    int err = lv__view_spawn_channel(s->ep, view, s, m->topic, m->join_ref, s->peer, session, &c->pid, &v);
+    int err = lv__view_spawn_channel(s->ep, view, s, m->topic, m->join_ref, session, &c->pid, &v);
     free(session); /* the process parsed its own copy */
     if (err == 0) {
         c->topic = v->topic;
-        c->join_ref = v->join_ref;
+        c->join_ref = lv__view_join_ref(v);
     }
     if (err == 0)
         err = lv__deliver(s->ep->rt, c->pid, LV_MSG_SYSTEM, 0, "join", text, len, 0);

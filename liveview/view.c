@@ -31,7 +31,18 @@ bool lv_connected(const lv_view *v)
 
 lv_pid lv_view_pid(const lv_view *v)
 {
-    return v->pid;
+    return lv__proc_of_state(v)->pid;
+}
+
+const char *lv__view_join_ref(const lv_view *v)
+{
+    return v->connected ? v->topic + strlen(v->topic) + 1 : "";
+}
+
+/* The client's address, for log lines. */
+static const char *view_peer(const lv_view *v)
+{
+    return v->connected ? lv_socket_peer(v->sock) : "?";
 }
 
 void lv_changed(lv_view *v, const void *field, size_t size)
@@ -146,7 +157,7 @@ static void join_flash(lv_view *v, const json_t *payload)
     if (token != NULL) {
         int err = lv__flash_verify(&v->flash, ep->secret, now, token);
         if (err)
-            fprintf(stderr, "[salamander] %s: flash token in the join of %s ignored: %s\n", v->peer, v->topic,
+            fprintf(stderr, "[salamander] %s: flash token in the join of %s ignored: %s\n", view_peer(v), v->topic,
                     err == LV_ETIMEDOUT ? "expired" : "bad signature or payload");
         return;
     }
@@ -171,7 +182,7 @@ static void clear_flash_event(lv_view *v, const json_t *value)
 {
     const json_t *key = json_object_get(value, "key");
     if (key != NULL && !json_is_string(key)) {
-        fprintf(stderr, "[salamander] %s: lv:clear-flash on %s: \"key\" is not a string: ignored\n", v->peer,
+        fprintf(stderr, "[salamander] %s: lv:clear-flash on %s: \"key\" is not a string: ignored\n", view_peer(v),
                 v->topic);
         return;
     }
@@ -369,7 +380,7 @@ static void push(lv_view *v, const char *event, const char *payload, size_t n)
 {
     lv__trace_note(lv__current_proc(), "push", event, 0, n);
     lv_buf frame = LV_BUF_INIT;
-    lv_phx_push(&frame, v->join_ref, v->topic, event, payload, n);
+    lv_phx_push(&frame, lv__view_join_ref(v), v->topic, event, payload, n);
     lv__socket_send(v->sock, frame.data, frame.len);
     lv_buf_free(&frame);
 }
@@ -427,7 +438,7 @@ static void reply(lv_view *v, const char *ref, const char *status, const char *r
 {
     lv__trace_note(lv__current_proc(), "reply", response, 0, n);
     lv_buf frame = LV_BUF_INIT;
-    lv_phx_reply(&frame, v->join_ref, ref, v->topic, status, response, n);
+    lv_phx_reply(&frame, lv__view_join_ref(v), ref, v->topic, status, response, n);
     lv__socket_send(v->sock, frame.data, frame.len);
     lv_buf_free(&frame);
 }
@@ -500,7 +511,7 @@ static void send_changes(lv_view *v, const char *ref)
 }
 
 /* Part of every joined session's block: see the sizes in tests/bench/RESULTS.md. */
-_Static_assert(sizeof(lv_view) <= 128, "lv_view grew: an idle session costs more");
+_Static_assert(sizeof(lv_view) <= 96, "lv_view grew: an idle session costs more");
 
 /* ---- the view's block: lv_view, then the state, then (channels) the topic and join ref ---- */
 
@@ -600,10 +611,10 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
         /* live_patch, cids_will_destroy, ...: acknowledged so no element stays locked */
         reply(v, m.ref, "ok", "{}", 2);
     } else if (event == NULL) {
-        fprintf(stderr, "[salamander] %s: event without a name on %s\n", v->peer, v->topic);
+        fprintf(stderr, "[salamander] %s: event without a name on %s\n", view_peer(v), v->topic);
         reply(v, m.ref, "ok", "{}", 2);
     } else if (event_value(m.payload, &value, err, sizeof(err)) != 0) {
-        fprintf(stderr, "[salamander] %s: bad payload for event \"%s\" on %s: %s\n", v->peer, event, v->topic,
+        fprintf(stderr, "[salamander] %s: bad payload for event \"%s\" on %s: %s\n", view_peer(v), event, v->topic,
                 err);
         reply(v, m.ref, "ok", "{}", 2);
     } else if (strcmp(event, "lv:clear-flash") == 0) {
@@ -616,7 +627,7 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
         int rc =
             v->def->handle_event ? v->def->handle_event(v, event, (const lv_value *)value) : LV_ENOTFOUND;
         if (rc == LV_ENOTFOUND)
-            fprintf(stderr, "[salamander] %s: unknown event \"%s\" for view %s (%s): ignored\n", v->peer,
+            fprintf(stderr, "[salamander] %s: unknown event \"%s\" for view %s (%s): ignored\n", view_peer(v),
                     event, v->def->name, v->topic);
         v->event_cid = 0;
         send_changes(v, m.ref);
@@ -646,7 +657,7 @@ static void handle_upgrade(lv_view *v, const void *data)
     v->def = nd;
     atomic_store(&lv__current_proc()->kind, nd->name);
     fprintf(stderr, "[salamander] process <%llu> (%s on %s) now runs the upgraded code\n",
-            (unsigned long long)v->pid, nd->name, v->topic);
+            (unsigned long long)lv_view_pid(v), nd->name, v->topic);
     if (nd->tmpl == old->tmpl) {
         send_changes(v, NULL);
         return;
@@ -658,7 +669,7 @@ static void handle_upgrade(lv_view *v, const void *data)
     if (lv_rendered_full(v->rd, v->state, &rendered) != 0)
         lv_crash("render failed after the upgrade");
     lv_buf frame = LV_BUF_INIT;
-    lv_phx_push(&frame, v->join_ref, v->topic, "diff", rendered.data, rendered.len);
+    lv_phx_push(&frame, lv__view_join_ref(v), v->topic, "diff", rendered.data, rendered.len);
     lv__socket_send(v->sock, frame.data, frame.len);
     lv_buf_free(&frame);
     lv_buf_free(&rendered);
@@ -671,7 +682,7 @@ static void channel_exit(void *ctx, const char *reason)
     lv__flash_clear(&v->flash, NULL);
     lv_rendered_free(v->rd);
     v->rd = NULL;
-    lv__socket_channel_ended(v->sock, v->topic, v->pid, reason, v->joined);
+    lv__socket_channel_ended(v->sock, v->topic, lv_view_pid(v), reason, v->joined);
 }
 
 static void channel_handler(void *state, const lv_msg *msg)
@@ -697,7 +708,7 @@ typedef struct {
     const lv_endpoint *ep;
     const lv_view_def *def;
     lv_socket *sock;
-    const char *topic, *join_ref, *peer, *session_json;
+    const char *topic, *join_ref, *session_json;
     lv_view **view;
 } channel_init_args;
 
@@ -708,15 +719,13 @@ static void channel_init(void *state, void *arg)
     v->def = a->def;
     v->ep = a->ep;
     v->connected = true;
-    v->pid = lv_self();
     v->sock = a->sock;
     v->state = view_block_state(v);
     char *topic = (char *)v->state + a->def->state_size;
     size_t n = strlen(a->topic) + 1;
     memcpy(topic, a->topic, n);
     v->topic = topic;
-    v->join_ref = strcpy(topic + n, a->join_ref);
-    v->peer = a->peer;
+    strcpy(topic + n, a->join_ref); /* lv__view_join_ref */
     *a->view = v;
     adopt_session(v, a->session_json);
     lv_proc *p = lv__current_proc();
@@ -727,12 +736,11 @@ static void channel_init(void *state, void *arg)
 }
 
 int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
-                           const char *join_ref, const char *peer, const char *session_json, lv_pid *out,
-                           lv_view **view)
+                           const char *join_ref, const char *session_json, lv_pid *out, lv_view **view)
 {
     if (join_ref == NULL)
         join_ref = "";
-    channel_init_args a = {ep, def, sock, topic, join_ref, peer, session_json, view};
+    channel_init_args a = {ep, def, sock, topic, join_ref, session_json, view};
     size_t size = view_block_size(def, strlen(topic) + 1 + strlen(join_ref) + 1);
     return lv_rt_spawn_handler(ep->rt, def->name, size, channel_init, &a, channel_handler, out);
 }
@@ -837,8 +845,7 @@ static void page_init(void *state, void *arg)
     v->def = a->def;
     v->ep = a->ep;
     v->job = a->job;
-    v->pid = lv_self();
-    v->topic = v->join_ref = "";
+    v->topic = "";
     v->state = view_block_state(v);
     adopt_session(v, a->job->session_json);
     lv_proc *p = lv__current_proc();

@@ -21,19 +21,19 @@ typedef struct lv__view_out {
 
 /* A view process's state. A channel's view, its state and its topic and join ref strings are one
  * block, allocated with the process (lv__view_spawn_channel), so an idle session's view costs one
- * allocation sized to what it holds. */
+ * allocation sized to what it holds; what can be found from elsewhere (its PID, its join ref, the
+ * peer address) is not kept. */
 struct lv_view {
     const lv_view_def *def;
     const lv_endpoint *ep;
     void *state;
     lv_rendered *rd;
     int64_t event_cid; /* the component the event being handled targets (phx-target), or 0 */
-    lv_pid pid;
-    lv_socket *sock;         /* connected views */
-    struct lv_page_job *job; /* HTTP renders */
-    const char *topic;       /* in the view's block (channels), or "" */
-    const char *join_ref;
-    const char *peer; /* the socket's copy: the socket outlives its channels' processes */
+    union {                      /* `connected` tells which */
+        lv_socket *sock;         /* connected views: it outlives its channels' processes */
+        struct lv_page_job *job; /* HTTP renders */
+    };
+    const char *topic; /* in the view's block, followed by the join ref (channels); or "" */
     /* the session signed into the page (an object, NULL when empty): parsed inside the process,
      * so it lives in the process's arena and goes with it */
     struct json_t *session;
@@ -47,8 +47,9 @@ void lv__view_global_init(void);
 /* session_json: the verified token's session object as JSON text, or NULL. */
 /* *view: the new process's view, valid until its exit hook has run (lv__socket_channel_ended). */
 int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
-                           const char *join_ref, const char *peer, const char *session_json, lv_pid *out,
-                           lv_view **view);
+                           const char *join_ref, const char *session_json, lv_pid *out, lv_view **view);
+/* A channel's join ref, right after its topic in the view's block ("" for an HTTP render). */
+const char *lv__view_join_ref(const lv_view *v);
 void lv__socket_send(lv_socket *s, const char *frame, size_t len);
 /* Logs a malformed client frame and closes the connection with 1007 and why (callable from the
  * view's process too). */

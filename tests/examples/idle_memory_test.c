@@ -101,7 +101,10 @@ Test(idle_memory, the_view_state_and_topic_share_the_process_block, .timeout = 2
     cr_assert_eq((const char *)v, lo + sizeof(*p));
     cr_assert((const char *)v->state > (const char *)v && (const char *)v->state < hi);
     cr_assert(v->topic > (const char *)v->state && v->topic + strlen(v->topic) < hi);
-    cr_assert(v->join_ref > v->topic && v->join_ref + strlen(v->join_ref) < hi);
+    const char *join_ref = lv__view_join_ref(v);
+    cr_assert_eq(join_ref, v->topic + strlen(v->topic) + 1, "the join ref follows the topic");
+    cr_assert(join_ref + strlen(join_ref) < hi);
+    cr_assert_eq(lv_view_pid(v), lv_test_pid(t));
     cr_assert(strncmp(v->topic, "lv:", 3) == 0, "%s", v->topic);
     lv_test_free(t);
 }
