@@ -126,7 +126,7 @@ static void each_proc(lv_rt *rt, void (*fn)(lv_rt *rt, lv_proc *p, void *ctx), v
             continue;
         pthread_mutex_t *lock = &rt->stripes[i % LV__STRIPES];
         pthread_mutex_lock(lock);
-        lv_proc *p = atomic_load(&chunk[i % LV__SLOT_CHUNK].proc);
+        lv_proc *p = lv__slot_proc(&chunk[i % LV__SLOT_CHUNK], memory_order_seq_cst);
         if (p != NULL && atomic_load(&p->state) != LV__DEAD)
             fn(rt, p, ctx);
         pthread_mutex_unlock(lock);

@@ -28,7 +28,7 @@ static int64_t slot_alloc(lv_rt *rt)
     int64_t index = -1;
     if (rt->free_head != 0) {
         index = rt->free_head - 1;
-        rt->free_head = slot_at(rt, (uint32_t)index)->next_free;
+        rt->free_head = (uint32_t)((uintptr_t)atomic_load(&slot_at(rt, (uint32_t)index)->proc) >> 1);
     } else if (rt->nslots < LV__SLOT_CHUNK * LV__MAX_CHUNKS && rt->nslots <= SLOT_MASK) {
         uint32_t c = rt->nslots / LV__SLOT_CHUNK;
         if (atomic_load(&rt->chunks[c]) == NULL) {
@@ -49,7 +49,7 @@ static void slot_release(lv_rt *rt, uint32_t index)
     pthread_mutex_lock(&rt->table_lock);
     lv__slot *sl = slot_at(rt, index);
     sl->gen = (sl->gen + 1) & ((1u << (64 - SLOT_BITS - SCHED_BITS)) - 1);
-    sl->next_free = rt->free_head;
+    atomic_store(&sl->proc, (lv_proc *)(((uintptr_t)rt->free_head << 1) | 1)); /* lv__slot_proc: none */
     rt->free_head = index + 1;
     pthread_mutex_unlock(&rt->table_lock);
 }
@@ -71,7 +71,7 @@ lv_proc *lv__lookup_locked(lv_rt *rt, lv_pid pid, pthread_mutex_t **lock)
         *lock = &rt->stripes[index % LV__STRIPES];
         pthread_mutex_lock(*lock);
     }
-    lv_proc *p = sl ? atomic_load_explicit(&sl->proc, memory_order_acquire) : NULL;
+    lv_proc *p = sl ? lv__slot_proc(sl, memory_order_acquire) : NULL;
     if (p == NULL || p->pid != pid || atomic_load(&p->state) == LV__DEAD) {
         if (*lock)
             pthread_mutex_unlock(*lock);

@@ -213,12 +213,21 @@ struct lv__sched {
     bool handed_over;     /* the monitor has listed it and given its scheduler a new thread */
 };
 
+/* One per process: 16 bytes. While the slot is free, `proc` holds the next free slot's index
+ * (shifted, with the low bit set: never a process's address); read it with lv__slot_proc. */
 typedef struct lv__slot {
     _Atomic(lv_proc *) proc;
     _Atomic int owner; /* index of the scheduler the process lives on; only that one changes it */
     uint32_t gen;
-    uint32_t next_free;
 } lv__slot;
+
+_Static_assert(sizeof(lv__slot) == 16, "lv__slot grew: an idle session costs more");
+
+static inline lv_proc *lv__slot_proc(lv__slot *sl, memory_order order)
+{
+    lv_proc *p = atomic_load_explicit(&sl->proc, order);
+    return ((uintptr_t)p & 1) ? NULL : p;
+}
 
 #define LV__SLOT_CHUNK 4096u
 #define LV__MAX_CHUNKS 4096u
