@@ -39,8 +39,8 @@ void lv__proc_account(lv_proc *p, uint64_t ran_ns, uint64_t now_ns)
     }
     /* a held stack counts by its used depth (to the saved stack pointer), not its mapping */
     size_t stack = 0;
-    if (p->stack && p->ctx) {
-        uintptr_t top = (uintptr_t)p->stack->base + p->stack->size, sp = (uintptr_t)p->ctx;
+    if (p->stack && p->stack->ctx) {
+        uintptr_t top = (uintptr_t)p->stack->base + p->stack->size, sp = (uintptr_t)p->stack->ctx;
         stack = sp < top ? ((top - sp) + 4095) & ~(size_t)4095 : 0;
     }
     size_t mem = (p->arena ? sizeof(*p->arena) + p->arena->reserved : 0) + sizeof(*p) + p->hstate_size + stack;
@@ -214,7 +214,7 @@ void lv__query_release(lv__query *q)
  * pointer (mxcsr/x87, r12, r13, r14, r15, rbx, rbp, then the return address). */
 static size_t unwind_suspended(lv_proc *p, void **frames, size_t max)
 {
-    const uint64_t *saved = p->ctx;
+    const uint64_t *saved = p->stack->ctx;
     unw_context_t uc;
     unw_getcontext(&uc);
     uc.uc_mcontext.gregs[REG_R12] = (greg_t)saved[1];

@@ -204,7 +204,7 @@ static lv__sched *pick_sched(lv_rt *rt)
 
 /* Every joined session holds one process: its size is most of an idle session's cost
  * (tests/bench/RESULTS.md, memory per idle session). Grow it only knowingly. */
-_Static_assert(sizeof(lv_proc) <= 224, "lv_proc grew: an idle session costs more");
+_Static_assert(sizeof(lv_proc) <= 208, "lv_proc grew: an idle session costs more");
 
 /* A handler process's state (`extra` bytes) and the name share the process's own allocation:
  * they live exactly as long as the process, and a separate arena chunk for the state would round
@@ -383,10 +383,6 @@ void lv__proc_destroy(lv_proc *p)
         lv__timer_remove(p->sched, t);
         free(t);
     }
-    if (p->rx_timer) {
-        lv__timer_remove(p->sched, p->rx_timer);
-        free(p->rx_timer);
-    }
     lv__mq_drain_inbox(p);
     for (lv__msgnode *n = p->mq_head, *next; n; n = next) {
         next = n->next;
@@ -494,6 +490,15 @@ int lv_rt_send(lv_rt *rt, lv_pid to, const char *tag, const void *data, size_t s
     return lv__deliver(rt, to, LV_MSG_USER, lv_self(), tag, data, size, 0);
 }
 
+/* lv_receive's timeout, kept with the process's other timers. */
+static lv__timer **rx_timer_link(lv_proc *p)
+{
+    for (lv__timer **pp = &p->timers; *pp; pp = &(*pp)->pnext)
+        if ((*pp)->is_receive_timeout)
+            return pp;
+    return NULL;
+}
+
 int lv_receive(const lv_msg **msg, bool (*match)(const lv_msg *m, void *ctx), void *ctx, int64_t timeout_ms)
 {
     lv_proc *p = lv__current_proc();
@@ -507,10 +512,12 @@ int lv_receive(const lv_msg **msg, bool (*match)(const lv_msg *m, void *ctx), vo
     for (;;) {
         lv__msgnode *n = lv__mq_take(p, match, ctx);
         if (n != NULL || timed_out || timeout_ms == 0) {
-            if (p->rx_timer) {
-                lv__timer_remove(p->sched, p->rx_timer);
-                free(p->rx_timer);
-                p->rx_timer = NULL;
+            lv__timer **rx = rx_timer_link(p);
+            if (rx) {
+                lv__timer *t = *rx;
+                *rx = t->pnext;
+                lv__timer_remove(p->sched, t);
+                free(t);
             }
             if (n == NULL)
                 return LV_ETIMEDOUT;
@@ -520,12 +527,18 @@ int lv_receive(const lv_msg **msg, bool (*match)(const lv_msg *m, void *ctx), vo
                 lv__trace_note(p, NULL, n->msg.tag, n->msg.from, n->msg.size);
             return 0;
         }
-        if (timeout_ms > 0 && p->rx_timer == NULL)
-            p->rx_timer = lv__timer_add(p->sched, p, (uint64_t)timeout_ms, NULL);
+        if (timeout_ms > 0 && rx_timer_link(p) == NULL) {
+            lv__timer *t = lv__timer_add(p->sched, p, (uint64_t)timeout_ms, NULL);
+            if (t) {
+                t->pnext = p->timers;
+                p->timers = t;
+            }
+        }
         lv__proc_wait();
         if (atomic_load(&p->kill_requested))
             lv__proc_end(LV_REASON_KILLED);
-        timed_out = p->rx_timer != NULL && p->rx_timer->expires == 0;
+        lv__timer **rx = rx_timer_link(p);
+        timed_out = rx != NULL && (*rx)->expires == 0;
     }
 }
 

@@ -38,7 +38,7 @@ typedef struct lv__timer {
     lv_proc *owner;
     bool in_wheel;
     bool is_receive_timeout; /* wakes lv_receive instead of delivering a message */
-    char tag[]; /* sized to the tag: a 1 s tick costs 64 bytes, not 96 */
+    char tag[]; /* sized to the tag (lv__timer_add) */
 } lv__timer;
 #define LV__TIMER_TAG_MAX 32 /* bytes, NUL included */
 
@@ -62,6 +62,7 @@ typedef struct lv__stack {
     struct lv__stack *next; /* pool link */
     void *base;             /* mapping start (guard page first) */
     size_t size;            /* mapping size */
+    lv__fctx ctx;           /* the context of the process holding it, while it is switched out */
 } lv__stack;
 
 typedef struct lv__sched lv__sched;
@@ -85,7 +86,6 @@ struct lv_proc {
     /* owner-only below */
     lv__msgnode *mq_head, *mq_tail; /* FIFO of drained messages */
     lv__stack *stack; /* non-NULL while it holds a stack (running or suspended mid-function) */
-    lv__fctx ctx;
     union { /* is_handler tells which */
         lv_proc_fn fn;
         lv_handler_fn handler;
@@ -95,9 +95,8 @@ struct lv_proc {
         void *hstate; /* handler process state: right after this struct, same block */
     };
     lv__msgnode *current_node; /* the message being handled; freed after the handler returns */
-    lv__timer *rx_timer;       /* lv_receive's timeout */
     lv_arena *arena;           /* NULL until the first allocation; let go when empty (lv__proc_arena) */
-    lv__timer *timers;
+    lv__timer *timers; /* lv_send_after's, and lv_receive's timeout (is_receive_timeout) */
     lv__watch *watches; /* guarded by the rt's watch stripe of this PID */
     const char *exit_reason;
     struct lv__crash *crash; /* set when it crashed: what the report says */

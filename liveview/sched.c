@@ -306,7 +306,7 @@ uint64_t lv__proc_run(lv__sched *s, lv_proc *p, uint64_t t0)
             lv__sched_push_local(s, p);
             return t0;
         }
-        p->ctx = make_fcontext((char *)p->stack->base + p->stack->size, p->stack->size, proc_entry);
+        p->stack->ctx = make_fcontext((char *)p->stack->base + p->stack->size, p->stack->size, proc_entry);
     }
     s->current = p;
     s->last_dispatch_ns = t0;
@@ -316,12 +316,12 @@ uint64_t lv__proc_run(lv__sched *s, lv_proc *p, uint64_t t0)
     size_t page = lv__page_size();
     void *fake = NULL;
     LV_ASAN_START_SWITCH(&fake, (char *)p->stack->base + page, p->stack->size - page);
-    lv__transfer t = jump_fcontext(p->ctx, p);
+    lv__transfer t = jump_fcontext(p->stack->ctx, p);
     LV_ASAN_FINISH_SWITCH(fake, NULL, NULL);
     uint64_t t1 = lv__now_ns(), dt = t1 - t0;
     intptr_t why = (intptr_t)t.data;
     if (why != SWITCH_IDLE && why != SWITCH_EXIT)
-        p->ctx = t.fctx;
+        p->stack->ctx = t.fctx;
     atomic_fetch_add_explicit(&s->busy_ns, dt, memory_order_relaxed);
     lv__proc_account(p, dt, t1);
     lv__sched *self = tls_sched;

@@ -122,6 +122,14 @@ static void timed(void *arg)
     note(m->tag);
     cr_assert_eq(lv_receive(&m, NULL, NULL, -1), 0);
     note(m->tag);
+    /* receive timeouts live in the same list as the timers: each fires, and goes, on its own */
+    uint64_t pending;
+    lv_send_after(120, "pending", &pending);
+    lv_send_after(10, "soon", NULL);
+    cr_assert_eq(lv_receive(&m, NULL, NULL, 50), 0);
+    cr_assert_str_eq(m->tag, "soon");
+    cr_assert_eq(lv_receive(&m, NULL, NULL, 20), LV_ETIMEDOUT);
+    cr_assert_eq(lv_cancel_timer(pending), 0, "the receive timeout took the pending timer along");
     cr_assert_eq(lv_receive(&m, NULL, NULL, 100), LV_ETIMEDOUT);
     note("done");
 }
