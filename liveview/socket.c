@@ -114,6 +114,11 @@ size_t lv_socket_channels(const lv_socket *s)
     return s->nchannels;
 }
 
+const lv_endpoint *lv__socket_endpoint(const lv_socket *s)
+{
+    return s->ep;
+}
+
 const char *lv_socket_peer(const lv_socket *s)
 {
     return s->peer;

@@ -34,6 +34,13 @@ lv_pid lv_view_pid(const lv_view *v)
     return lv__proc_of_state(v)->pid;
 }
 
+static const lv_endpoint *page_job_endpoint(const struct lv_page_job *job);
+
+const lv_endpoint *lv__view_endpoint(const lv_view *v)
+{
+    return v->connected ? lv__socket_endpoint(v->sock) : page_job_endpoint(v->job);
+}
+
 const char *lv__view_join_ref(const lv_view *v)
 {
     return v->connected ? v->topic + strlen(v->topic) + 1 : "";
@@ -151,7 +158,7 @@ const char *lv_flash(const char *key)
  * flash token that does not verify is never trusted: logged and ignored. */
 static void join_flash(lv_view *v, const json_t *payload)
 {
-    const lv_endpoint *ep = v->ep;
+    const lv_endpoint *ep = lv__view_endpoint(v);
     uint64_t now = ep->now_s();
     const char *token = json_string_value(json_object_get(payload, "flash"));
     if (token != NULL) {
@@ -396,7 +403,7 @@ static void nav_payload(lv_view *v, int nav, lv_buf *b)
         lv_buf_puts(b, o->nav_replace ? ",\"kind\":\"replace\"" : ",\"kind\":\"push\"");
     if (nav != LV__NAV_PATCH && v->flash.n) {
         lv_buf token = LV_BUF_INIT;
-        if (lv__flash_sign(&v->flash, v->ep->secret, v->ep->now_s(), &token) != 0)
+        if (lv__flash_sign(&v->flash, lv__view_endpoint(v)->secret, lv__view_endpoint(v)->now_s(), &token) != 0)
             lv_crash("out of memory signing the flash");
         lv_buf_puts(b, ",\"flash\":");
         lv_buf_put_json_str(b, token.data, token.len);
@@ -511,7 +518,7 @@ static void send_changes(lv_view *v, const char *ref)
 }
 
 /* Part of every joined session's block: see the sizes in tests/bench/RESULTS.md. */
-_Static_assert(sizeof(lv_view) <= 96, "lv_view grew: an idle session costs more");
+_Static_assert(sizeof(lv_view) <= 80, "lv_view grew: an idle session costs more");
 
 /* ---- the view's block: lv_view, then the state, then (channels) the topic and join ref ---- */
 
@@ -623,7 +630,8 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
     } else {
         lv__trace_note(lv__current_proc(), "event", event, 0, 0);
         const json_t *cid = json_object_get(m.payload, "cid");
-        v->event_cid = json_is_integer(cid) ? json_integer_value(cid) : 0;
+        json_int_t n = json_is_integer(cid) ? json_integer_value(cid) : 0;
+        v->event_cid = n > 0 && n <= INT32_MAX ? (int32_t)n : n == 0 ? 0 : -1; /* -1: no such component */
         int rc =
             v->def->handle_event ? v->def->handle_event(v, event, (const lv_value *)value) : LV_ENOTFOUND;
         if (rc == LV_ENOTFOUND)
@@ -717,7 +725,6 @@ static void channel_init(void *state, void *arg)
     lv_view *v = state;
     channel_init_args *a = arg;
     v->def = a->def;
-    v->ep = a->ep;
     v->connected = true;
     v->sock = a->sock;
     v->state = view_block_state(v);
@@ -748,6 +755,7 @@ int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_soc
 /* ---- page render process ---- */
 
 struct lv_page_job {
+    const lv_endpoint *ep;
     lv_page_done done;
     void *ctx;
     bool cancelled;
@@ -757,6 +765,11 @@ struct lv_page_job {
     char *flash_token;  /* the request's __phoenix_flash__ cookie, or NULL */
     char *session_json; /* NULL: no session */
 };
+
+static const lv_endpoint *page_job_endpoint(const lv_page_job *job)
+{
+    return job->ep;
+}
 
 static void job_unref(lv_page_job *job)
 {
@@ -802,7 +815,7 @@ static void page_handler(void *state, const lv_msg *msg)
     if (job->cancelled)
         lv_exit(LV_REASON_NORMAL);
     if (job->flash_token != NULL) {
-        int ferr = lv__flash_verify(&v->flash, v->ep->secret, v->ep->now_s(), job->flash_token);
+        int ferr = lv__flash_verify(&v->flash, lv__view_endpoint(v)->secret, lv__view_endpoint(v)->now_s(), job->flash_token);
         if (ferr)
             fprintf(stderr, "[salamander] flash cookie for view %s ignored: %s\n", v->def->name,
                     ferr == LV_ETIMEDOUT ? "expired" : "bad signature or payload");
@@ -818,7 +831,7 @@ static void page_handler(void *state, const lv_msg *msg)
     lv_buf_free(&scratch);
     if (err)
         lv_crash("render failed: %s", lv_strerror(err));
-    lv__page_document(v->ep, v->def, id.data, job->session_json, lv_rendered_title(v->rd), inner.data, inner.len,
+    lv__page_document(lv__view_endpoint(v), v->def, id.data, job->session_json, lv_rendered_title(v->rd), inner.data, inner.len,
                       &v->flash,
                       &job->html);
     lv_buf_free(&inner);
@@ -843,7 +856,6 @@ static void page_init(void *state, void *arg)
     lv_view *v = state;
     page_init_args *a = arg;
     v->def = a->def;
-    v->ep = a->ep;
     v->job = a->job;
     v->topic = "";
     v->state = view_block_state(v);
@@ -900,6 +912,7 @@ int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url
         free(job);
         return LV_ENOMEM;
     }
+    job->ep = ep;
     job->done = done;
     job->ctx = ctx;
     job->refs = 2;

@@ -25,10 +25,8 @@ typedef struct lv__view_out {
  * peer address) is not kept. */
 struct lv_view {
     const lv_view_def *def;
-    const lv_endpoint *ep;
     void *state;
     lv_rendered *rd;
-    int64_t event_cid; /* the component the event being handled targets (phx-target), or 0 */
     union {                      /* `connected` tells which */
         lv_socket *sock;         /* connected views: it outlives its channels' processes */
         struct lv_page_job *job; /* HTTP renders */
@@ -39,6 +37,7 @@ struct lv_view {
     struct json_t *session;
     lv__view_out *out; /* NULL: nothing pending */
     lv__flash flash;
+    int32_t event_cid; /* the component the event being handled targets (phx-target), or 0 */
     bool connected;
     bool joined; /* the join reply went out */
 };
@@ -48,6 +47,10 @@ void lv__view_global_init(void);
 /* *view: the new process's view, valid until its exit hook has run (lv__socket_channel_ended). */
 int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_socket *sock, const char *topic,
                            const char *join_ref, const char *session_json, lv_pid *out, lv_view **view);
+/* The endpoint a view serves: its socket's, or its page render's. */
+const lv_endpoint *lv__view_endpoint(const lv_view *v);
+/* The endpoint a socket belongs to. */
+const lv_endpoint *lv__socket_endpoint(const lv_socket *s);
 /* A channel's join ref, right after its topic in the view's block ("" for an HTTP render). */
 const char *lv__view_join_ref(const lv_view *v);
 void lv__socket_send(lv_socket *s, const char *frame, size_t len);
