@@ -1363,11 +1363,20 @@ static void html_slots(lv_buf *out, const lv_tmpl *t, const rslot *slots, const 
 
 /* ---- the runtime's side ---- */
 
+size_t lv_rendered_size(size_t state_size)
+{
+    return sizeof(lv_rendered) + state_size; /* with its snapshot */
+}
+
 lv_rendered *lv_rendered_new(const lv_template *t, size_t state_size)
 {
-    lv_rendered *rd = calloc(1, sizeof(*rd) + state_size); /* one allocation with its snapshot */
-    if (rd == NULL)
-        return NULL;
+    void *mem = malloc(lv_rendered_size(state_size));
+    return mem ? lv_rendered_init(mem, t, state_size) : NULL;
+}
+
+lv_rendered *lv_rendered_init(void *mem, const lv_template *t, size_t state_size)
+{
+    lv_rendered *rd = memset(mem, 0, lv_rendered_size(state_size));
     rd->tree.tmpl = t;
     rd->tree.state_size = state_size;
     rd->tree.snapshot = rd->snapshot;
@@ -1401,13 +1410,18 @@ static void free_lives(lv_rendered *rd, bool keep)
     rd->lives = (rlives *)&no_lives;
 }
 
-void lv_rendered_free(lv_rendered *rd)
+void lv_rendered_dispose(lv_rendered *rd)
 {
     if (rd == NULL)
         return;
     free_node(rd->tree.root);
     free_lives(rd, false);
     free(rd->title);
+}
+
+void lv_rendered_free(lv_rendered *rd)
+{
+    lv_rendered_dispose(rd);
     free(rd);
 }
 

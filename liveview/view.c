@@ -425,8 +425,15 @@ static void flash_rendered(lv_view *v)
 
 /* Makes the rendered tree if there is none yet, and hands it a title lv_page_title set since
  * the last render: called right before every render, so the render writes one "t". */
+static void *view_rd_room(lv_view *v);
+
 static void view_ensure_rendered(lv_view *v)
 {
+    if (v->rd == NULL && v->rd_room) {
+        v->rd = lv_rendered_init(view_rd_room(v), v->def->tmpl, v->def->state_size);
+        v->rd_room = false;
+        v->rd_in_block = true;
+    }
     if (v->rd == NULL) {
         v->rd = lv_rendered_new(v->def->tmpl, v->def->state_size);
         if (v->rd == NULL)
@@ -535,6 +542,27 @@ static void *view_block_state(lv_view *v)
 static size_t view_block_size(const lv_view_def *def, size_t strings)
 {
     return align_up(sizeof(lv_view)) + def->state_size + strings;
+}
+
+/* A channel's rendered tree goes after its strings, aligned for a pointer: the block's room
+ * for it (the block is sized with RD_ROOM for the view's first code; an upgrade uses the heap). */
+#define RD_ROOM(def) (_Alignof(void *) - 1 + lv_rendered_size((def)->state_size))
+
+static void *view_rd_room(lv_view *v)
+{
+    const char *jr = lv__view_join_ref(v);
+    uintptr_t end = (uintptr_t)(jr + strlen(jr) + 1);
+    return (void *)((end + _Alignof(void *) - 1) & ~(uintptr_t)(_Alignof(void *) - 1));
+}
+
+static void view_rd_free(lv_view *v)
+{
+    if (v->rd_in_block)
+        lv_rendered_dispose(v->rd);
+    else
+        lv_rendered_free(v->rd);
+    v->rd = NULL;
+    v->rd_in_block = false;
 }
 
 /* ---- channel process ---- */
@@ -666,12 +694,12 @@ static void handle_upgrade(lv_view *v, const void *data)
     atomic_store(&lv__current_proc()->kind, nd->name);
     fprintf(stderr, "[salamander] process <%llu> (%s on %s) now runs the upgraded code\n",
             (unsigned long long)lv_view_pid(v), nd->name, v->topic);
+    v->rd_room = false; /* sized for the old code's tree */
     if (nd->tmpl == old->tmpl) {
         send_changes(v, NULL);
         return;
     }
-    lv_rendered_free(v->rd);
-    v->rd = NULL;
+    view_rd_free(v);
     view_ensure_rendered(v);
     lv_buf rendered = LV_BUF_INIT;
     if (lv_rendered_full(v->rd, v->state, &rendered) != 0)
@@ -688,8 +716,7 @@ static void channel_exit(void *ctx, const char *reason)
     lv_view *v = ctx;
     view_out_free(v);
     lv__flash_clear(&v->flash, NULL);
-    lv_rendered_free(v->rd);
-    v->rd = NULL;
+    view_rd_free(v);
     lv__socket_channel_ended(v->sock, v->topic, lv_view_pid(v), reason, v->joined);
 }
 
@@ -733,6 +760,7 @@ static void channel_init(void *state, void *arg)
     memcpy(topic, a->topic, n);
     v->topic = topic;
     strcpy(topic + n, a->join_ref); /* lv__view_join_ref */
+    v->rd_room = true;
     *a->view = v;
     adopt_session(v, a->session_json);
     lv_proc *p = lv__current_proc();
@@ -748,7 +776,7 @@ int lv__view_spawn_channel(const lv_endpoint *ep, const lv_view_def *def, lv_soc
     if (join_ref == NULL)
         join_ref = "";
     channel_init_args a = {ep, def, sock, topic, join_ref, session_json, view};
-    size_t size = view_block_size(def, strlen(topic) + 1 + strlen(join_ref) + 1);
+    size_t size = view_block_size(def, strlen(topic) + 1 + strlen(join_ref) + 1 + RD_ROOM(def));
     return lv_rt_spawn_handler(ep->rt, def->name, size, channel_init, &a, channel_handler, out);
 }
 
@@ -792,8 +820,7 @@ static void page_exit(void *ctx, const char *reason)
     lv_view *v = ctx;
     view_out_free(v);
     lv__flash_clear(&v->flash, NULL);
-    lv_rendered_free(v->rd);
-    v->rd = NULL;
+    view_rd_free(v);
     lv_page_job *job = v->job;
     if (!job->finished && !job->cancelled) {
         static const char page[] =

@@ -19,10 +19,10 @@ typedef struct lv__view_out {
     lv_buf hook_reply; /* a hook's reply ("r") */
 } lv__view_out;
 
-/* A view process's state. A channel's view, its state and its topic and join ref strings are one
- * block, allocated with the process (lv__view_spawn_channel), so an idle session's view costs one
- * allocation sized to what it holds; what can be found from elsewhere (its PID, its join ref, the
- * peer address) is not kept. */
+/* A view process's state. A channel's view, its state, its topic and join ref strings and its
+ * rendered tree are one block, allocated with the process (lv__view_spawn_channel), so an idle
+ * session's view costs one allocation sized to what it holds; what can be found from elsewhere
+ * (its PID, its join ref, the peer address) is not kept. */
 struct lv_view {
     const lv_view_def *def;
     void *state;
@@ -38,6 +38,8 @@ struct lv_view {
     lv__view_out *out; /* NULL: nothing pending */
     lv__flash flash;
     int32_t event_cid; /* the component the event being handled targets (phx-target), or 0 */
+    bool rd_room;     /* the block has room for the rendered tree, not yet used (channels) */
+    bool rd_in_block; /* rd is in that room */
     bool connected;
     bool joined; /* the join reply went out */
 };
