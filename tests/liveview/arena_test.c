@@ -6,25 +6,7 @@
 #include <string.h>
 
 #include "liveview/runtime.h"
-
-static lv_rt *rt;
-
-static void setup(void)
-{
-    lv_rt_config cfg;
-    lv_rt_config_defaults(&cfg);
-    cfg.schedulers = 0;
-    cfg.virtual_clock = true;
-    cfg.heap_limit = 1 << 20;
-    cr_assert_eq(lv_rt_new(&cfg, &rt), 0);
-}
-
-static void teardown(void)
-{
-    lv_rt_free(rt);
-}
-
-TestSuite(arena, .init = setup, .fini = teardown, .timeout = 20);
+#include "tests/common/test_procs.h"
 
 static char hoarder_reason[32];
 static void hoarder_exit(void *ctx, const char *reason)
@@ -50,26 +32,28 @@ static void hoarder(void *arg)
     }
 }
 
-static size_t memory_of(lv_pid p)
+static size_t memory_of(lv_rt *rt, lv_pid p)
 {
     lv_proc_info info;
     cr_assert_eq(lv_rt_info(rt, p, &info), 0);
     return info.memory;
 }
 
-Test(arena, comes_on_first_use_goes_when_empty_and_the_heap_limit_holds)
+Test(arena, comes_on_first_use_goes_when_empty_and_the_heap_limit_holds, .timeout = 20)
 {
+    lv_rt *rt = test_virtual_rt(1 << 20, NULL);
+    cr_assert_not_null(rt);
     lv_pid p;
     hoarder_reason[0] = '\0';
     cr_assert_eq(lv_rt_spawn_with_exit_hook(rt, "hoarder", hoarder, NULL, hoarder_exit, NULL, &p), 0);
     lv_rt_run_until_idle(rt);
-    size_t idle = memory_of(p);
+    size_t idle = memory_of(rt, p);
     lv_rt_send(rt, p, "keep", NULL, 0);
     lv_rt_run_until_idle(rt);
-    cr_assert_geq(memory_of(p), idle + 300 * 1024, "%zu after one block, %zu idle", memory_of(p), idle);
+    cr_assert_geq(memory_of(rt, p), idle + 300 * 1024, "%zu after one block, %zu idle", memory_of(rt, p), idle);
     lv_rt_send(rt, p, "drop", NULL, 0);
     lv_rt_run_until_idle(rt);
-    cr_assert_eq(memory_of(p), idle, "an empty arena is let go: %zu, idle %zu", memory_of(p), idle);
+    cr_assert_eq(memory_of(rt, p), idle, "an empty arena is let go: %zu, idle %zu", memory_of(rt, p), idle);
     for (int i = 0; i < 3; i++) /* 900 KiB of a 1 MiB limit, over three messages */
         lv_rt_send(rt, p, "keep", NULL, 0);
     lv_rt_run_until_idle(rt);
@@ -78,4 +62,5 @@ Test(arena, comes_on_first_use_goes_when_empty_and_the_heap_limit_holds)
     lv_rt_run_until_idle(rt);
     cr_assert_not(lv_rt_alive(rt, p));
     cr_assert_str_eq(hoarder_reason, "heap_limit");
+    lv_rt_free(rt);
 }

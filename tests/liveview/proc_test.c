@@ -15,12 +15,8 @@ static lv_rt *rt;
 
 static void setup(void)
 {
-    lv_rt_config cfg;
-    lv_rt_config_defaults(&cfg);
-    cfg.schedulers = 0;
-    cfg.virtual_clock = true;
-    cfg.heap_limit = 1 << 20;
-    cr_assert_eq(lv_rt_new(&cfg, &rt), 0);
+    rt = test_virtual_rt(1 << 20, NULL);
+    cr_assert_not_null(rt);
 }
 
 static void teardown(void)
