@@ -19,24 +19,30 @@ extern const char __stop_lvrt[] __attribute__((weak));
 #define LV__BUCKET_SHIFT 30
 void lv__proc_account(lv_proc *p, uint64_t ran_ns, uint64_t now_ns)
 {
-    uint64_t sec = now_ns >> LV__BUCKET_SHIFT;
+    uint32_t sec = (uint32_t)(now_ns >> LV__BUCKET_SHIFT); /* wraps after 146 years */
     atomic_fetch_add_explicit(&p->st_reductions, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&p->st_cpu_ns, ran_ns, memory_order_relaxed);
-    uint64_t cur_sec = atomic_load_explicit(&p->st_cpu_sec, memory_order_relaxed);
+    uint32_t cur_sec = atomic_load_explicit(&p->st_cpu_sec, memory_order_relaxed);
+    uint64_t cur = atomic_load_explicit(&p->st_cpu_cur_ns, memory_order_relaxed);
     if (cur_sec != sec) {
-        uint64_t cur = atomic_load_explicit(&p->st_cpu_cur_ns, memory_order_relaxed);
-        atomic_store_explicit(&p->st_cpu_prev_ns, cur_sec + 1 == sec ? cur : 0, memory_order_relaxed);
-        atomic_store_explicit(&p->st_cpu_cur_ns, 0, memory_order_relaxed);
+        atomic_store_explicit(&p->st_cpu_prev_ns, cur_sec + 1 == sec ? (uint32_t)cur : 0, memory_order_relaxed);
         atomic_store_explicit(&p->st_cpu_sec, sec, memory_order_relaxed);
+        cur = 0;
     }
-    atomic_fetch_add_explicit(&p->st_cpu_cur_ns, ran_ns, memory_order_relaxed);
+    /* only the owner writes: saturate rather than wrap (4.3 s in one bucket reads as 1 s anyway) */
+    cur += ran_ns;
+    atomic_store_explicit(&p->st_cpu_cur_ns, cur < UINT32_MAX ? (uint32_t)cur : UINT32_MAX, memory_order_relaxed);
+    if (p->arena != NULL && p->arena->reserved == 0) { /* idle processes hold no arena header */
+        free(p->arena);
+        p->arena = NULL;
+    }
     /* a held stack counts by its used depth (to the saved stack pointer), not its mapping */
     size_t stack = 0;
-    if (p->stack && p->ctx) {
-        uintptr_t top = (uintptr_t)p->stack->base + p->stack->size, sp = (uintptr_t)p->ctx;
+    if (p->stack && p->stack->ctx) {
+        uintptr_t top = (uintptr_t)p->stack->base + p->stack->size, sp = (uintptr_t)p->stack->ctx;
         stack = sp < top ? ((top - sp) + 4095) & ~(size_t)4095 : 0;
     }
-    size_t mem = p->arena.reserved + sizeof(*p) + p->hstate_size + stack;
+    size_t mem = (p->arena ? sizeof(*p->arena) + p->arena->reserved : 0) + sizeof(*p) + p->hstate_size + stack;
     atomic_store_explicit(&p->st_memory, mem, memory_order_relaxed);
 }
 
@@ -76,7 +82,7 @@ static void fill_info(lv_rt *rt, lv_proc *p, lv_proc_info *out)
 {
     memset(out, 0, sizeof(*out));
     out->pid = p->pid;
-    snprintf(out->name, sizeof(out->name), "%s", p->name);
+    snprintf(out->name, sizeof(out->name), "%s", lv__proc_name(p));
     out->kind = atomic_load_explicit(&p->kind, memory_order_relaxed);
     out->scheduler = p->sched->index;
     out->mailbox = atomic_load_explicit(&p->st_mailbox, memory_order_relaxed);
@@ -94,13 +100,13 @@ static void fill_info(lv_rt *rt, lv_proc *p, lv_proc_info *out)
     /* last second: the current bucket plus the part of the previous one still inside the window */
     const uint64_t len = (uint64_t)1 << LV__BUCKET_SHIFT;
     uint64_t sec = now >> LV__BUCKET_SHIFT, frac = now & (len - 1);
-    uint64_t bucket_sec = atomic_load_explicit(&p->st_cpu_sec, memory_order_relaxed);
+    uint32_t bucket_sec = atomic_load_explicit(&p->st_cpu_sec, memory_order_relaxed);
     uint64_t cur = atomic_load_explicit(&p->st_cpu_cur_ns, memory_order_relaxed);
     uint64_t prev = atomic_load_explicit(&p->st_cpu_prev_ns, memory_order_relaxed);
     uint64_t last = 0;
-    if (bucket_sec == sec)
+    if (bucket_sec == (uint32_t)sec)
         last = cur + prev * (len - frac) / len;
-    else if (bucket_sec + 1 == sec)
+    else if (bucket_sec + 1 == (uint32_t)sec)
         last = cur * (len - frac) / len;
     last += running < 1000000000u ? running : 1000000000u;
     out->cpu_us_last_s = (last > 1000000000u ? 1000000000u : last) / 1000u;
@@ -122,7 +128,7 @@ static void each_proc(lv_rt *rt, void (*fn)(lv_rt *rt, lv_proc *p, void *ctx), v
             continue;
         pthread_mutex_t *lock = &rt->stripes[i % LV__STRIPES];
         pthread_mutex_lock(lock);
-        lv_proc *p = atomic_load(&chunk[i % LV__SLOT_CHUNK].proc);
+        lv_proc *p = lv__slot_proc(&chunk[i % LV__SLOT_CHUNK], memory_order_seq_cst);
         if (p != NULL && atomic_load(&p->state) != LV__DEAD)
             fn(rt, p, ctx);
         pthread_mutex_unlock(lock);
@@ -210,7 +216,7 @@ void lv__query_release(lv__query *q)
  * pointer (mxcsr/x87, r12, r13, r14, r15, rbx, rbp, then the return address). */
 static size_t unwind_suspended(lv_proc *p, void **frames, size_t max)
 {
-    const uint64_t *saved = p->ctx;
+    const uint64_t *saved = p->stack->ctx;
     unw_context_t uc;
     unw_getcontext(&uc);
     uc.uc_mcontext.gregs[REG_R12] = (greg_t)saved[1];

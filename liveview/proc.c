@@ -10,11 +10,11 @@
 #include "liveview/module.h"
 #include "liveview/rt_internal.h"
 
-#define SLOT_BITS      28
-#define SCHED_BITS     8
-#define SLOT_MASK      ((1u << SLOT_BITS) - 1)
-#define PID_SLOT(pid)  ((uint32_t)((pid)&SLOT_MASK))
-#define PID_GEN(pid)   ((uint32_t)((pid) >> (SLOT_BITS + SCHED_BITS)))
+#define SLOT_BITS     28
+#define SCHED_BITS    8
+#define SLOT_MASK     ((1u << SLOT_BITS) - 1)
+#define PID_SLOT(pid) ((uint32_t)((pid)&SLOT_MASK))
+#define PID_GEN(pid)  ((uint32_t)((pid) >> (SLOT_BITS + SCHED_BITS)))
 
 static lv__slot *slot_at(lv_rt *rt, uint32_t index)
 {
@@ -29,7 +29,7 @@ static int64_t slot_alloc(lv_rt *rt)
     int64_t index = -1;
     if (rt->free_head != 0) {
         index = rt->free_head - 1;
-        rt->free_head = slot_at(rt, (uint32_t)index)->next_free;
+        rt->free_head = (uint32_t)((uintptr_t)atomic_load(&slot_at(rt, (uint32_t)index)->proc) >> 1);
     } else if (rt->nslots < LV__SLOT_CHUNK * LV__MAX_CHUNKS && rt->nslots <= SLOT_MASK) {
         uint32_t c = rt->nslots / LV__SLOT_CHUNK;
         if (atomic_load(&rt->chunks[c]) == NULL) {
@@ -50,7 +50,7 @@ static void slot_release(lv_rt *rt, uint32_t index)
     pthread_mutex_lock(&rt->table_lock);
     lv__slot *sl = slot_at(rt, index);
     sl->gen = (sl->gen + 1) & ((1u << (64 - SLOT_BITS - SCHED_BITS)) - 1);
-    sl->next_free = rt->free_head;
+    atomic_store(&sl->proc, (lv_proc *)(((uintptr_t)rt->free_head << 1) | 1)); /* lv__slot_proc: none */
     rt->free_head = index + 1;
     pthread_mutex_unlock(&rt->table_lock);
 }
@@ -72,7 +72,7 @@ lv_proc *lv__lookup_locked(lv_rt *rt, lv_pid pid, pthread_mutex_t **lock)
         *lock = &rt->stripes[index % LV__STRIPES];
         pthread_mutex_lock(*lock);
     }
-    lv_proc *p = sl ? atomic_load_explicit(&sl->proc, memory_order_acquire) : NULL;
+    lv_proc *p = sl ? lv__slot_proc(sl, memory_order_acquire) : NULL;
     if (p == NULL || p->pid != pid || atomic_load(&p->state) == LV__DEAD) {
         if (*lock)
             pthread_mutex_unlock(*lock);
@@ -129,7 +129,6 @@ void lv__mq_drain_inbox(lv_proc *p)
         else
             p->mq_head = rev;
         p->mq_tail = rev;
-        p->mq_len++;
         rev = n;
     }
 }
@@ -148,7 +147,6 @@ lv__msgnode *lv__mq_take(lv_proc *p, bool (*match)(const lv_msg *, void *), void
         if (p->mq_tail == n)
             p->mq_tail = prev;
         n->next = NULL;
-        p->mq_len--;
         atomic_fetch_sub_explicit(&p->st_mailbox, 1, memory_order_relaxed);
         return n;
     }
@@ -206,8 +204,10 @@ static lv__sched *pick_sched(lv_rt *rt)
 }
 
 /* Every joined session holds one process: its size is most of an idle session's cost
- * (tests/bench/RESULTS.md, memory per idle session). Grow it only knowingly. */
-_Static_assert(sizeof(lv_proc) <= 416, "lv_proc grew: an idle session costs more");
+ * (tests/bench/RESULTS.md, memory per idle session). Grow it only knowingly: the last 8 bytes
+ * are the module reference that lets a replaced view module be unloaded (which, with the
+ * 16-byte alignment the state after it needs, costs 16). */
+_Static_assert(sizeof(lv_proc) <= 224, "lv_proc grew: an idle session costs more");
 
 /* A handler process's state (`extra` bytes) and the name share the process's own allocation:
  * they live exactly as long as the process, and a separate arena chunk for the state would round
@@ -229,10 +229,8 @@ static int spawn(lv_rt *rt, const char *name, size_t extra, lv_proc **out)
              (uint64_t)index;
     if (p->pid == 0) /* slot 0, generation 0: PID 0 means "no process" */
         p->pid = ((uint64_t)1 << (SLOT_BITS + SCHED_BITS)) | (uint64_t)index, sl->gen = 1;
-    lv_arena_init(&p->arena, rt->cfg.heap_limit);
-    char *pname = (char *)(p + 1) + extra;
+    char *pname = (char *)(p + 1) + extra; /* lv__proc_name once hstate_size is set */
     memcpy(pname, name ? name : "", nlen); /* NUL from calloc */
-    p->name = pname;
     atomic_store(&p->state, LV__RUNNABLE);
     *out = p;
     return 0;
@@ -281,6 +279,7 @@ int lv_rt_spawn_handler(lv_rt *rt, const char *name, size_t state_size, void (*i
         return err;
     p->handler = handler;
     p->code = lv__module_hold((const void *)handler);
+    p->is_handler = true;
     if (state_size) {
         p->hstate = p + 1; /* zeroed by spawn's calloc */
         p->hstate_size = (uint32_t)state_size;
@@ -329,9 +328,9 @@ static void log_crash(lv_proc *p)
     FILE *out = p->sched->rt->cfg.crash_log ? p->sched->rt->cfg.crash_log : stderr;
     flockfile(out);
     const char *detail = p->crash ? p->crash->detail : "";
+    const char *name = lv__proc_name(p);
     fprintf(out, "[salamander] CRASH process <%llu> %s%s%s: %s%s%s\n", (unsigned long long)p->pid,
-            p->name[0] ? "(" : "", p->name, p->name[0] ? ")" : "", p->exit_reason, detail[0] ? ": " : "",
-            detail);
+            name[0] ? "(" : "", name, name[0] ? ")" : "", p->exit_reason, detail[0] ? ": " : "", detail);
     if (p->crash && p->crash->nframes)
         lv_fault_print_frames(out, p->crash->frames, p->crash->nframes);
     funlockfile(out);
@@ -388,10 +387,6 @@ void lv__proc_destroy(lv_proc *p)
         lv__timer_remove(p->sched, t);
         free(t);
     }
-    if (p->rx_timer) {
-        lv__timer_remove(p->sched, p->rx_timer);
-        free(p->rx_timer);
-    }
     lv__mq_drain_inbox(p);
     for (lv__msgnode *n = p->mq_head, *next; n; n = next) {
         next = n->next;
@@ -411,7 +406,10 @@ void lv__proc_destroy(lv_proc *p)
         }
     }
     pthread_mutex_unlock(&rt->names_lock);
-    lv_arena_dispose(&p->arena);
+    if (p->arena) {
+        lv_arena_dispose(p->arena);
+        free(p->arena);
+    }
     free(p->crash);
     slot_release(rt, index);
     atomic_fetch_sub(&rt->nprocs, 1);
@@ -497,6 +495,15 @@ int lv_rt_send(lv_rt *rt, lv_pid to, const char *tag, const void *data, size_t s
     return lv__deliver(rt, to, LV_MSG_USER, lv_self(), tag, data, size, 0);
 }
 
+/* lv_receive's timeout, kept with the process's other timers. */
+static lv__timer **rx_timer_link(lv_proc *p)
+{
+    for (lv__timer **pp = &p->timers; *pp; pp = &(*pp)->pnext)
+        if ((*pp)->is_receive_timeout)
+            return pp;
+    return NULL;
+}
+
 int lv_receive(const lv_msg **msg, bool (*match)(const lv_msg *m, void *ctx), void *ctx, int64_t timeout_ms)
 {
     lv_proc *p = lv__current_proc();
@@ -510,10 +517,12 @@ int lv_receive(const lv_msg **msg, bool (*match)(const lv_msg *m, void *ctx), vo
     for (;;) {
         lv__msgnode *n = lv__mq_take(p, match, ctx);
         if (n != NULL || timed_out || timeout_ms == 0) {
-            if (p->rx_timer) {
-                lv__timer_remove(p->sched, p->rx_timer);
-                free(p->rx_timer);
-                p->rx_timer = NULL;
+            lv__timer **rx = rx_timer_link(p);
+            if (rx) {
+                lv__timer *t = *rx;
+                *rx = t->pnext;
+                lv__timer_remove(p->sched, t);
+                free(t);
             }
             if (n == NULL)
                 return LV_ETIMEDOUT;
@@ -523,12 +532,18 @@ int lv_receive(const lv_msg **msg, bool (*match)(const lv_msg *m, void *ctx), vo
                 lv__trace_note(p, NULL, n->msg.tag, n->msg.from, n->msg.size);
             return 0;
         }
-        if (timeout_ms > 0 && p->rx_timer == NULL)
-            p->rx_timer = lv__timer_add(p->sched, p, (uint64_t)timeout_ms, NULL);
+        if (timeout_ms > 0 && rx_timer_link(p) == NULL) {
+            lv__timer *t = lv__timer_add(p->sched, p, (uint64_t)timeout_ms, NULL);
+            if (t) {
+                t->pnext = p->timers;
+                p->timers = t;
+            }
+        }
         lv__proc_wait();
         if (atomic_load(&p->kill_requested))
             lv__proc_end(LV_REASON_KILLED);
-        timed_out = p->rx_timer != NULL && p->rx_timer->expires == 0;
+        lv__timer **rx = rx_timer_link(p);
+        timed_out = rx != NULL && (*rx)->expires == 0;
     }
 }
 
@@ -702,17 +717,35 @@ int lv_whereis(lv_rt *rt, const char *name, lv_pid *out)
 
 /* ---- process memory ---- */
 
+/* An idle process holds no arena memory, so it holds no arena header either: the header is
+ * allocated by the first allocation and let go by lv__proc_account once nothing is left in it.
+ * The limit counts what the arena hands out, as before; the header never counted. */
+lv_arena *lv__proc_arena(lv_proc *p)
+{
+    if (p->arena == NULL) {
+        p->arena = malloc(sizeof(*p->arena));
+        if (p->arena != NULL)
+            lv_arena_init(p->arena, p->sched->rt->cfg.heap_limit);
+    }
+    return p->arena;
+}
+
+static _Noreturn void alloc_failed(lv_proc *p, size_t size)
+{
+    if (p->arena != NULL && lv_arena_over_limit(p->arena, size))
+        lv__proc_end(LV_REASON_HEAP_LIMIT);
+    lv_crash("out of memory allocating %zu bytes", size);
+}
+
 void *lv_alloc(size_t size)
 {
     lv_proc *p = lv__current_proc();
     if (p == NULL)
         return malloc(size);
-    void *m = lv_arena_alloc(&p->arena, size);
-    if (m == NULL) {
-        if (lv_arena_over_limit(&p->arena, size))
-            lv__proc_end(LV_REASON_HEAP_LIMIT);
-        lv_crash("out of memory allocating %zu bytes", size);
-    }
+    lv_arena *a = lv__proc_arena(p);
+    void *m = a ? lv_arena_alloc(a, size) : NULL;
+    if (m == NULL)
+        alloc_failed(p, size);
     return m;
 }
 
@@ -721,12 +754,10 @@ void *lv_realloc(void *ptr, size_t size)
     lv_proc *p = lv__current_proc();
     if (p == NULL)
         return realloc(ptr, size);
-    void *m = lv_arena_realloc(&p->arena, ptr, size);
-    if (m == NULL) {
-        if (lv_arena_over_limit(&p->arena, size))
-            lv__proc_end(LV_REASON_HEAP_LIMIT);
-        lv_crash("out of memory allocating %zu bytes", size);
-    }
+    lv_arena *a = lv__proc_arena(p);
+    void *m = a ? lv_arena_realloc(a, ptr, size) : NULL;
+    if (m == NULL)
+        alloc_failed(p, size);
     return m;
 }
 
@@ -735,6 +766,6 @@ void lv_free(void *ptr)
     lv_proc *p = lv__current_proc();
     if (p == NULL)
         free(ptr);
-    else
-        lv_arena_free(&p->arena, ptr);
+    else if (ptr != NULL)
+        lv_arena_free(p->arena, ptr); /* it came from this arena, which therefore exists */
 }

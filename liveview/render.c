@@ -96,21 +96,36 @@ struct rlive {
     rtree tree;
 };
 
+/* The page title as last rendered, with what the client has of it. */
+typedef struct rtitle {
+    size_t len;
+    bool changed;
+    bool pinned; /* set by lv_rendered_set_title: the template's <title> waits a render */
+    char text[];
+} rtitle;
+
+/* Stateful components, by cid order, and an index by (template, id). */
+typedef struct rlives {
+    rlive **v;
+    uint32_t n, cap;
+    uint32_t *index;
+    uint32_t index_cap;
+    int64_t last_cid;
+    uint64_t pass; /* counts renders once there are components: rlive.pass compares with it */
+} rlives;
+
+/* What a view without components points at: reads need no test, writes go through lives_of. */
+static const rlives no_lives;
+
+/* Every joined view holds one, so what most views never use is behind a pointer allocated on
+ * first use (tests/bench/RESULTS.md, memory per idle session). */
 struct lv_rendered {
     rtree tree;
-    char *title; /* NULL until a render produced one */
-    size_t title_len;
-    bool title_changed;
-    bool title_pinned; /* set by lv_rendered_set_title: the template's <title> waits a render */
-    /* stateful components, by cid order, and an index by (template, id) */
-    rlive **lives;
-    uint32_t nlives, cap_lives;
-    uint32_t *live_index;
-    uint32_t live_index_cap;
-    int64_t last_cid;
-    uint64_t pass;
+    rtitle *title; /* NULL until a render or lv_rendered_set_title produced one */
+    rlives *lives; /* &no_lives until the first component */
     unsigned char snapshot[]; /* the view's state as last rendered, tree.snapshot */
 };
+_Static_assert(sizeof(lv_rendered) <= 64, "lv_rendered grew: an idle session costs more");
 
 /* ---- the render pass ---- */
 
@@ -688,6 +703,24 @@ void lv_r_attr_bool(lv_r *r, const char *name, bool v)
 
 /* ---- the title ---- */
 
+/* Makes `text` the title; marked changed unless the client already has it. */
+static int title_set(lv_rendered *rd, const char *text, size_t n)
+{
+    if (rd->title && rd->title->len == n && memcmp(rd->title->text, text, n) == 0)
+        return 0;
+    rtitle *t = malloc(sizeof(*t) + n + 1);
+    if (t == NULL)
+        return LV_ENOMEM;
+    t->len = n;
+    t->changed = true;
+    t->pinned = rd->title && rd->title->pinned;
+    memcpy(t->text, text, n);
+    t->text[n] = '\0';
+    free(rd->title);
+    rd->title = t;
+    return 0;
+}
+
 bool lv_r_title_begin(lv_r *r, uint64_t deps)
 {
     if (r->tr != &r->rd->tree)
@@ -713,39 +746,20 @@ void lv_r_title_end(lv_r *r)
         return;
     r->in_title = false;
     lv_rendered *rd = r->rd;
-    if (r->failed || r->title.data == NULL || rd->title_pinned)
+    if (r->failed || r->title.data == NULL || (rd->title && rd->title->pinned))
         return;
-    if (rd->title && rd->title_len == r->title.len && memcmp(rd->title, r->title.data, r->title.len) == 0)
-        return;
-    char *t = malloc(r->title.len + 1);
-    if (t == NULL) {
+    if (title_set(rd, r->title.data, r->title.len) != 0)
         r->failed = true;
-        return;
-    }
-    memcpy(t, r->title.data, r->title.len + 1);
-    free(rd->title);
-    rd->title = t;
-    rd->title_len = r->title.len;
-    rd->title_changed = true;
 }
 
 int lv_rendered_set_title(lv_rendered *rd, const char *title)
 {
     if (title == NULL)
         title = "";
-    size_t n = strlen(title);
-    rd->title_pinned = true;
-    if (rd->title && rd->title_len == n && memcmp(rd->title, title, n) == 0)
-        return 0; /* the client has it: nothing to send, but the template still waits */
-    char *t = malloc(n + 1);
-    if (t == NULL)
-        return LV_ENOMEM;
-    memcpy(t, title, n + 1);
-    free(rd->title);
-    rd->title = t;
-    rd->title_len = n;
-    rd->title_changed = true;
-    return 0;
+    int err = title_set(rd, title, strlen(title));
+    if (err == 0)
+        rd->title->pinned = true; /* even when the client has it: the template still waits */
+    return err;
 }
 
 /* ---- comprehensions ---- */
@@ -1349,43 +1363,65 @@ static void html_slots(lv_buf *out, const lv_tmpl *t, const rslot *slots, const 
 
 /* ---- the runtime's side ---- */
 
+size_t lv_rendered_size(size_t state_size)
+{
+    return sizeof(lv_rendered) + state_size; /* with its snapshot */
+}
+
 lv_rendered *lv_rendered_new(const lv_template *t, size_t state_size)
 {
-    lv_rendered *rd = calloc(1, sizeof(*rd) + state_size); /* one allocation with its snapshot */
-    if (rd == NULL)
-        return NULL;
+    void *mem = malloc(lv_rendered_size(state_size));
+    return mem ? lv_rendered_init(mem, t, state_size) : NULL;
+}
+
+lv_rendered *lv_rendered_init(void *mem, const lv_template *t, size_t state_size)
+{
+    lv_rendered *rd = memset(mem, 0, lv_rendered_size(state_size));
     rd->tree.tmpl = t;
     rd->tree.state_size = state_size;
     rd->tree.snapshot = rd->snapshot;
+    rd->lives = (rlives *)&no_lives; /* never written: lives_of replaces it first */
     return rd;
 }
 
-static void free_lives(lv_rendered *rd)
+/* Frees the components; a reset keeps the list (empty) so that cids keep counting up. */
+static void free_lives(lv_rendered *rd, bool keep)
 {
+    rlives *l = rd->lives;
+    if (l == &no_lives)
+        return;
     /* trees first: their slots drop references to other components */
-    for (uint32_t i = 0; i < rd->nlives; i++) {
-        free_node(rd->lives[i]->tree.root);
-        rd->lives[i]->tree.root = NULL;
+    for (uint32_t i = 0; i < l->n; i++) {
+        free_node(l->v[i]->tree.root);
+        l->v[i]->tree.root = NULL;
     }
-    for (uint32_t i = 0; i < rd->nlives; i++) {
-        free(rd->lives[i]->tree.snapshot);
-        free(rd->lives[i]->skey);
-        free(rd->lives[i]);
+    for (uint32_t i = 0; i < l->n; i++) {
+        free(l->v[i]->tree.snapshot);
+        free(l->v[i]->skey);
+        free(l->v[i]);
     }
-    free(rd->lives);
-    free(rd->live_index);
-    rd->lives = NULL;
-    rd->live_index = NULL;
-    rd->nlives = rd->cap_lives = rd->live_index_cap = 0;
+    free(l->v);
+    free(l->index);
+    if (keep) {
+        *l = (rlives){.last_cid = l->last_cid, .pass = l->pass};
+        return;
+    }
+    free(l);
+    rd->lives = (rlives *)&no_lives;
 }
 
-void lv_rendered_free(lv_rendered *rd)
+void lv_rendered_dispose(lv_rendered *rd)
 {
     if (rd == NULL)
         return;
     free_node(rd->tree.root);
-    free_lives(rd);
+    free_lives(rd, false);
     free(rd->title);
+}
+
+void lv_rendered_free(lv_rendered *rd)
+{
+    lv_rendered_dispose(rd);
     free(rd);
 }
 
@@ -1419,11 +1455,9 @@ void lv_rendered_reset(lv_rendered *rd)
     free_node(rd->tree.root);
     rd->tree.root = NULL;
     rd->tree.have_snapshot = false;
-    free_lives(rd); /* the client's component cache goes with the tree */
+    free_lives(rd, true); /* the client's component cache goes with the tree */
     free(rd->title);
     rd->title = NULL;
-    rd->title_len = 0;
-    rd->title_changed = rd->title_pinned = false;
 }
 
 static bool field_ok(const rtree *tr, const lv_field *f)
@@ -1511,31 +1545,31 @@ static uint32_t live_hash(const lv_template *t, int64_t ikey)
 static bool live_index_build(lv_rendered *rd)
 {
     uint32_t cap = 16;
-    while (cap < rd->nlives * 2 + 2)
+    while (cap < rd->lives->n * 2 + 2)
         cap *= 2;
     uint32_t *idx = malloc(cap * sizeof(uint32_t));
     if (idx == NULL)
         return false;
     memset(idx, 0xff, cap * sizeof(uint32_t));
-    for (uint32_t i = 0; i < rd->nlives; i++) {
-        uint32_t h = live_hash(rd->lives[i]->tmpl, rd->lives[i]->ikey) & (cap - 1);
+    for (uint32_t i = 0; i < rd->lives->n; i++) {
+        uint32_t h = live_hash(rd->lives->v[i]->tmpl, rd->lives->v[i]->ikey) & (cap - 1);
         while (idx[h] != NO_INDEX)
             h = (h + 1) & (cap - 1);
         idx[h] = i;
     }
-    free(rd->live_index);
-    rd->live_index = idx;
-    rd->live_index_cap = cap;
+    free(rd->lives->index);
+    rd->lives->index = idx;
+    rd->lives->index_cap = cap;
     return true;
 }
 
 static rlive *live_find(lv_rendered *rd, const lv_template *t, int64_t ikey, const char *skey)
 {
-    if (rd->live_index == NULL)
+    if (rd->lives->index == NULL)
         return NULL;
-    uint32_t mask = rd->live_index_cap - 1;
-    for (uint32_t h = live_hash(t, ikey) & mask; rd->live_index[h] != NO_INDEX; h = (h + 1) & mask) {
-        rlive *c = rd->lives[rd->live_index[h]];
+    uint32_t mask = rd->lives->index_cap - 1;
+    for (uint32_t h = live_hash(t, ikey) & mask; rd->lives->index[h] != NO_INDEX; h = (h + 1) & mask) {
+        rlive *c = rd->lives->v[rd->lives->index[h]];
         if (c->tmpl == t && c->ikey == ikey &&
             (skey ? c->skey && strcmp(c->skey, skey) == 0 : c->skey == NULL))
             return c;
@@ -1543,15 +1577,29 @@ static rlive *live_find(lv_rendered *rd, const lv_template *t, int64_t ikey, con
     return NULL;
 }
 
+/* The component list, made writable on the first component. */
+static rlives *lives_of(lv_rendered *rd)
+{
+    if (rd->lives == &no_lives) {
+        rlives *l = calloc(1, sizeof(*l));
+        if (l == NULL)
+            return NULL;
+        rd->lives = l;
+    }
+    return rd->lives;
+}
+
 static rlive *live_new(lv_rendered *rd, const lv_template *t, int64_t ikey, const char *skey)
 {
-    if (rd->nlives == rd->cap_lives) {
-        uint32_t cap = rd->cap_lives ? rd->cap_lives * 2 : 4;
-        rlive **lives = realloc(rd->lives, cap * sizeof(rlive *));
+    if (lives_of(rd) == NULL)
+        return NULL;
+    if (rd->lives->n == rd->lives->cap) {
+        uint32_t cap = rd->lives->cap ? rd->lives->cap * 2 : 4;
+        rlive **lives = realloc(rd->lives->v, cap * sizeof(rlive *));
         if (lives == NULL)
             return NULL;
-        rd->lives = lives;
-        rd->cap_lives = cap;
+        rd->lives->v = lives;
+        rd->lives->cap = cap;
     }
     rlive *c = calloc(1, sizeof(rlive));
     char *k = skey ? strdup(skey) : NULL;
@@ -1560,24 +1608,24 @@ static rlive *live_new(lv_rendered *rd, const lv_template *t, int64_t ikey, cons
         free(k);
         return NULL;
     }
-    c->cid = ++rd->last_cid;
+    c->cid = ++rd->lives->last_cid;
     c->tmpl = t;
     c->ikey = ikey;
     c->skey = k;
     c->tree.tmpl = t;
-    rd->lives[rd->nlives++] = c;
-    if (rd->nlives * 2 > rd->live_index_cap) {
+    rd->lives->v[rd->lives->n++] = c;
+    if (rd->lives->n * 2 > rd->lives->index_cap) {
         if (!live_index_build(rd)) {
-            rd->nlives--;
+            rd->lives->n--;
             free(c->skey);
             free(c);
             return NULL;
         }
     } else {
-        uint32_t mask = rd->live_index_cap - 1, h = live_hash(t, ikey) & mask;
-        while (rd->live_index[h] != NO_INDEX)
+        uint32_t mask = rd->lives->index_cap - 1, h = live_hash(t, ikey) & mask;
+        while (rd->lives->index[h] != NO_INDEX)
             h = (h + 1) & mask;
-        rd->live_index[h] = rd->nlives - 1;
+        rd->lives->index[h] = rd->lives->n - 1;
     }
     return c;
 }
@@ -1609,7 +1657,7 @@ static void live(lv_r *r, const lv_template *t, const void *state, size_t size, 
         c->tree.have_snapshot = false;
     }
     c->state = state;
-    c->pass = rd->pass;
+    c->pass = rd->lives->pass;
     if (render_tree(rd, &c->tree, state, r->first, c->cid, r->nesting + 1) != 0)
         r->failed = true;
     if (s->kind == S_LIVE && s->live == c)
@@ -1644,11 +1692,11 @@ int64_t lv_r_myself(const lv_r *r)
 static int render_lives(lv_rendered *rd, bool everything)
 {
     int err = 0;
-    for (uint32_t i = 0; i < rd->nlives; i++) { /* rendering may add components: nlives is re-read */
-        rlive *c = rd->lives[i];
-        if (c->refs == 0 || c->pass == rd->pass || c->state == NULL)
+    for (uint32_t i = 0; i < rd->lives->n; i++) { /* rendering may add components: nlives is re-read */
+        rlive *c = rd->lives->v[i];
+        if (c->refs == 0 || c->pass == rd->lives->pass || c->state == NULL)
             continue;
-        c->pass = rd->pass;
+        c->pass = rd->lives->pass;
         if (render_tree(rd, &c->tree, c->state, everything, c->cid, 1) != 0)
             err = LV_EINVAL;
     }
@@ -1657,12 +1705,12 @@ static int render_lives(lv_rendered *rd, bool everything)
 
 int lv_rendered_component(const lv_rendered *rd, int64_t cid, const lv_template **tmpl, const void **state)
 {
-    for (uint32_t i = 0; i < rd->nlives; i++)
-        if (rd->lives[i]->cid == cid) {
+    for (uint32_t i = 0; i < rd->lives->n; i++)
+        if (rd->lives->v[i]->cid == cid) {
             if (tmpl)
-                *tmpl = rd->lives[i]->tmpl;
+                *tmpl = rd->lives->v[i]->tmpl;
             if (state)
-                *state = rd->lives[i]->state;
+                *state = rd->lives->v[i]->state;
             return 0;
         }
     return LV_ENOTFOUND;
@@ -1670,25 +1718,25 @@ int lv_rendered_component(const lv_rendered *rd, int64_t cid, const lv_template 
 
 void lv_rendered_touch_component(lv_rendered *rd, int64_t cid)
 {
-    for (uint32_t i = 0; i < rd->nlives; i++)
-        if (rd->lives[i]->cid == cid)
-            rd->lives[i]->tree.touched = ~(uint64_t)0;
+    for (uint32_t i = 0; i < rd->lives->n; i++)
+        if (rd->lives->v[i]->cid == cid)
+            rd->lives->v[i]->tree.touched = ~(uint64_t)0;
 }
 
 size_t lv_rendered_cids_destroyed(lv_rendered *rd, const int64_t *cids, size_t n, int64_t *out)
 {
     size_t gone = 0;
     for (size_t k = 0; k < n; k++) {
-        for (uint32_t i = 0; i < rd->nlives; i++) {
-            rlive *c = rd->lives[i];
+        for (uint32_t i = 0; i < rd->lives->n; i++) {
+            rlive *c = rd->lives->v[i];
             if (c->cid != cids[k] || c->refs != 0)
                 continue;
             free_node(c->tree.root); /* drops what it showed of other components */
             free(c->tree.snapshot);
             free(c->skey);
             free(c);
-            memmove(&rd->lives[i], &rd->lives[i + 1], (rd->nlives - i - 1) * sizeof(rlive *));
-            rd->nlives--;
+            memmove(&rd->lives->v[i], &rd->lives->v[i + 1], (rd->lives->n - i - 1) * sizeof(rlive *));
+            rd->lives->n--;
             if (out)
                 out[gone] = cids[k];
             gone++;
@@ -1696,9 +1744,9 @@ size_t lv_rendered_cids_destroyed(lv_rendered *rd, const int64_t *cids, size_t n
         }
     }
     if (gone && !live_index_build(rd)) { /* positions moved; without an index, lookups create anew */
-        free(rd->live_index);
-        rd->live_index = NULL;
-        rd->live_index_cap = 0;
+        free(rd->lives->index);
+        rd->lives->index = NULL;
+        rd->lives->index_cap = 0;
     }
     return gone;
 }
@@ -1707,9 +1755,10 @@ size_t lv_rendered_cids_destroyed(lv_rendered *rd, const int64_t *cids, size_t n
 
 static int render(lv_rendered *rd, const void *state, bool everything)
 {
-    rd->pass++;
+    if (rd->lives != &no_lives)
+        rd->lives->pass++;
     int err = render_tree(rd, &rd->tree, state, everything, 0, 0);
-    int lerr = rd->nlives ? render_lives(rd, everything) : 0;
+    int lerr = rd->lives->n ? render_lives(rd, everything) : 0;
     return err ? err : lerr;
 }
 
@@ -1720,13 +1769,20 @@ static void rollback(lv_buf *json, size_t len)
         json->data[len] = '\0';
 }
 
+/* The title went out (or needs not): the template's <title> rules again from the next render. */
+static void title_sent(lv_rendered *rd)
+{
+    if (rd->title)
+        rd->title->changed = rd->title->pinned = false;
+}
+
 static void put_title(lv_rendered *rd, lv_buf *json, bool always)
 {
-    if (rd->title && (always || rd->title_changed)) {
+    if (rd->title && (always || rd->title->changed)) {
         lv_buf_puts(json, ",\"t\":");
-        lv_buf_put_json_str(json, rd->title, rd->title_len);
+        lv_buf_put_json_str(json, rd->title->text, rd->title->len);
     }
-    rd->title_changed = rd->title_pinned = false;
+    title_sent(rd);
 }
 
 /* What one write of a tree or diff shares: templates repeated in a scope ("p"), and the root
@@ -1757,8 +1813,8 @@ static int64_t shared_cid(lv_rendered *rd, writer *w, const lv_tmpl *t)
 {
     if (!w->full && !w->cids.primed) {
         w->cids.primed = true;
-        for (uint32_t i = 0; i < rd->nlives; i++) {
-            rlive *c = rd->lives[i];
+        for (uint32_t i = 0; i < rd->lives->n; i++) {
+            rlive *c = rd->lives->v[i];
             if (c->refs > 0 && c->tree.root && !c->tree.root_fresh)
                 lv_share_cids_add(&w->cids, c->tree.root->t, -c->cid); /* no room: just not shared */
         }
@@ -1819,13 +1875,13 @@ static bool write_live(lv_rendered *rd, writer *w, lv_buf *json, rlive *c, bool 
 
 static void put_lives(lv_rendered *rd, writer *w, lv_buf *json, bool comma)
 {
-    if (rd->nlives == 0)
+    if (rd->lives->n == 0)
         return;
     size_t start = json->len;
     lv_buf_puts(json, comma ? ",\"c\":{" : "\"c\":{");
     bool first = true;
-    for (uint32_t i = 0; i < rd->nlives; i++)
-        write_live(rd, w, json, rd->lives[i], &first);
+    for (uint32_t i = 0; i < rd->lives->n; i++)
+        write_live(rd, w, json, rd->lives->v[i], &first);
     if (first)
         rollback(json, start);
     else
@@ -1884,12 +1940,12 @@ int lv_rendered_diff(lv_rendered *rd, const void *state, lv_buf *json)
     put_lives(rd, &w, json, !first);
     first = first && json->len == before;
     writer_free(&w);
-    if (rd->title_changed) {
+    if (rd->title && rd->title->changed) {
         lv_buf_puts(json, first ? "\"t\":" : ",\"t\":");
-        lv_buf_put_json_str(json, rd->title, rd->title_len);
+        lv_buf_put_json_str(json, rd->title->text, rd->title->len);
         first = false;
     }
-    rd->title_changed = rd->title_pinned = false;
+    title_sent(rd);
     lv_buf_putc(json, '}');
     if (first) /* nothing the client shows changed */
         rollback(json, start);
@@ -1906,5 +1962,5 @@ int lv_rendered_html(const lv_rendered *rd, const char *view_id, lv_buf *html)
 
 const char *lv_rendered_title(const lv_rendered *rd)
 {
-    return rd->title;
+    return rd->title ? rd->title->text : NULL;
 }

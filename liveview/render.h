@@ -169,6 +169,11 @@ typedef struct lv_rendered lv_rendered;
 
 lv_rendered *lv_rendered_new(const lv_template *t, size_t state_size);
 void lv_rendered_free(lv_rendered *rd);
+/* The same in memory the caller owns (a view's own block): lv_rendered_size bytes, aligned for a
+ * pointer. lv_rendered_dispose frees what the tree holds, never the memory itself. */
+size_t lv_rendered_size(size_t state_size);
+lv_rendered *lv_rendered_init(void *mem, const lv_template *t, size_t state_size);
+void lv_rendered_dispose(lv_rendered *rd);
 /* Declares a change the snapshot comparison cannot see (data behind a pointer). */
 void lv_rendered_touch(lv_rendered *rd, size_t offset, size_t size);
 /* Declares a change outside the state (the view's flash): the next render evaluates every slot

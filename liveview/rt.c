@@ -87,7 +87,7 @@ static void kill_all(lv_rt *rt)
 {
     for (uint32_t i = 0; i < rt->nslots; i++) {
         lv__slot *chunk = atomic_load(&rt->chunks[i / LV__SLOT_CHUNK]);
-        lv_proc *p = chunk ? atomic_load(&chunk[i % LV__SLOT_CHUNK].proc) : NULL;
+        lv_proc *p = chunk ? lv__slot_proc(&chunk[i % LV__SLOT_CHUNK], memory_order_seq_cst) : NULL;
         if (p == NULL)
             continue;
         p->exit_reason = LV_REASON_SHUTDOWN;

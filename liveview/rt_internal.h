@@ -38,7 +38,7 @@ typedef struct lv__timer {
     lv_proc *owner;
     bool in_wheel;
     bool is_receive_timeout; /* wakes lv_receive instead of delivering a message */
-    char tag[]; /* sized to the tag: a 1 s tick costs 64 bytes, not 96 */
+    char tag[];              /* sized to the tag (lv__timer_add) */
 } lv__timer;
 #define LV__TIMER_TAG_MAX 32 /* bytes, NUL included */
 
@@ -63,6 +63,7 @@ typedef struct lv__stack {
     struct lv__stack *next; /* pool link */
     void *base;             /* mapping start (guard page first) */
     size_t size;            /* mapping size */
+    lv__fctx ctx;           /* the context of the process holding it, while it is switched out */
 } lv__stack;
 
 typedef struct lv__sched lv__sched;
@@ -70,29 +71,34 @@ typedef struct lv__sched lv__sched;
 #define LV_PROC_NAME_MAX 32 /* as lv_proc_info.name */
 
 /* Aligned so that a handler state placed right after it is aligned for any type. Fields are
- * ordered so the struct has no holes: every joined view is one of these. */
+ * ordered so the struct has no holes: every joined view is one of these, so whatever an idle
+ * process does not use lives elsewhere (the arena header, allocated on first use; crash details)
+ * and the introspection counters are packed (tests/bench/RESULTS.md, memory per idle session). */
 struct lv_proc {
     _Alignas(max_align_t) lv_pid pid;
     _Atomic int state;
-    _Atomic int kill_requested;
+    _Atomic uint8_t kill_requested;
+    _Atomic uint8_t preempted;    /* 1 after a preemption; LV__BLOCKED while its thread is an exile */
+    int8_t home_why;              /* how it left a thread that lost its scheduler (see lv__sched.returned) */
+    bool trap_exit;               /* read by a linked process's scheduler when this one's link fires */
     _Atomic(lv__msgnode *) inbox; /* senders push here (LIFO), the owner drains it */
     lv__sched *sched;
     lv_proc *runq_next;
     /* owner-only below */
     lv__msgnode *mq_head, *mq_tail; /* FIFO of drained messages */
-    size_t mq_len;
-    lv__stack *stack; /* non-NULL while it holds a stack (running or suspended mid-function) */
-    lv__fctx ctx;
-    lv_proc_fn fn;
-    void *arg;
-    lv_handler_fn handler;
-    void *hstate;              /* handler process state: right after this struct, same block */
+    lv__stack *stack;               /* non-NULL while it holds a stack (running or suspended mid-function) */
+    union {                         /* is_handler tells which */
+        lv_proc_fn fn;
+        lv_handler_fn handler;
+    };
+    union {
+        void *arg;
+        void *hstate; /* handler process state: right after this struct, same block */
+    };
     lv__msgnode *current_node; /* the message being handled; freed after the handler returns */
-    lv__timer *rx_timer;       /* lv_receive's timeout */
-    lv_arena arena;
-    lv__timer *timers;
-    lv__watch *watches; /* guarded by the rt's watch stripe of this PID */
-    const char *name;   /* at the end of this process's block; at most LV_PROC_NAME_MAX - 1 bytes */
+    lv_arena *arena;           /* NULL until the first allocation; let go when empty (lv__proc_arena) */
+    lv__timer *timers;         /* lv_send_after's, and lv_receive's timeout (is_receive_timeout) */
+    lv__watch *watches;        /* guarded by the rt's watch stripe of this PID */
     const char *exit_reason;
     struct lv__crash *crash; /* set when it crashed: what the report says */
     /* called on the scheduler when the process ends, before its arena is freed */
@@ -103,18 +109,31 @@ struct lv_proc {
     struct lv_module *code;
     /* introspection: written by the owner, read by anyone */
     _Atomic(const char *) kind;
-    _Atomic uint64_t st_reductions, st_cpu_ns, st_cpu_prev_ns, st_cpu_cur_ns;
-    _Atomic uint64_t st_cpu_sec;
-    _Atomic size_t st_mailbox, st_memory;
     _Atomic(struct lv__trace *) trace;
-    _Atomic int preempted; /* 1 after a preemption; LV__BLOCKED while its thread is an exile */
-    int home_why; /* how it left a thread that lost its scheduler (see lv__sched.returned) */
-    uint32_t hstate_size;
-    bool trap_exit;
+    _Atomic uint64_t st_reductions, st_cpu_ns;
+    _Atomic size_t st_memory;
+    /* CPU of the current and previous 2^30 ns bucket (saturated: "the last second" reads at most
+     * one second of either), the current bucket's number, messages queued */
+    _Atomic uint32_t st_cpu_cur_ns, st_cpu_prev_ns, st_cpu_sec, st_mailbox;
+    uint32_t hstate_size; /* the name follows the state: lv__proc_name */
     bool started;
     bool pinned; /* holds something of its scheduler's loop (a socket): never moves */
     bool moved;  /* arrived from another scheduler: its timers join this one's wheel */
+    bool is_handler;
 };
+
+/* A handler process from its state, which sits right after it in its block (lv_rt_spawn_handler
+ * with a state size). */
+static inline lv_proc *lv__proc_of_state(const void *hstate)
+{
+    return (lv_proc *)hstate - 1;
+}
+
+/* Its name, at the end of its block (at most LV_PROC_NAME_MAX - 1 bytes). */
+static inline const char *lv__proc_name(const lv_proc *p)
+{
+    return (const char *)(p + 1) + p->hstate_size;
+}
 
 typedef struct lv__trace {
     uint64_t start_ns;
@@ -185,24 +204,33 @@ struct lv__sched {
     _Atomic(lv__query *) queries; /* backtrace requests */
     _Atomic(lv__query *) sample;  /* the one the signal handler answers for a running process */
     /* hand-off of a blocked thread's scheduler (see preempt.c) */
-    bool hook_done;                      /* the transport's per-scheduler start hook has run */
-    _Atomic(lv__sched *) exile_request;  /* prepared by the monitor, taken by the signal handler */
-    _Atomic(lv__sched *) exile_ready;    /* the handler moved the thread out: hand this one over */
-    _Atomic(lv_proc *) returned;         /* processes coming back from an exiled thread */
+    bool hook_done;                     /* the transport's per-scheduler start hook has run */
+    _Atomic(lv__sched *) exile_request; /* prepared by the monitor, taken by the signal handler */
+    _Atomic(lv__sched *) exile_ready;   /* the handler moved the thread out: hand this one over */
+    _Atomic(lv_proc *) returned;        /* processes coming back from an exiled thread */
     /* set only in an exile: the private stand-in of a thread that lost its scheduler */
     bool exiled;
     lv__sched *home;
     struct lv__sched *next_exile;
-    uint64_t exile_seq;   /* the dispatch the request was made for */
-    bool handed_over;     /* the monitor has listed it and given its scheduler a new thread */
+    uint64_t exile_seq; /* the dispatch the request was made for */
+    bool handed_over;   /* the monitor has listed it and given its scheduler a new thread */
 };
 
+/* One per process: 16 bytes. While the slot is free, `proc` holds the next free slot's index
+ * (shifted, with the low bit set: never a process's address); read it with lv__slot_proc. */
 typedef struct lv__slot {
     _Atomic(lv_proc *) proc;
     _Atomic int owner; /* index of the scheduler the process lives on; only that one changes it */
     uint32_t gen;
-    uint32_t next_free;
 } lv__slot;
+
+_Static_assert(sizeof(lv__slot) == 16, "lv__slot grew: an idle session costs more");
+
+static inline lv_proc *lv__slot_proc(lv__slot *sl, memory_order order)
+{
+    lv_proc *p = atomic_load_explicit(&sl->proc, order);
+    return ((uintptr_t)p & 1) ? NULL : p;
+}
 
 #define LV__SLOT_CHUNK 4096u
 #define LV__MAX_CHUNKS 4096u
@@ -260,6 +288,8 @@ void lv__timers_attach(lv__sched *s, lv_proc *p);
 void lv__make_runnable(lv_proc *p);
 uint64_t lv__proc_run(lv__sched *s, lv_proc *p, uint64_t t0);
 void lv__proc_destroy(lv_proc *p);
+/* Its arena, created on first use (NULL when out of memory); lv__proc_account lets an empty one go. */
+lv_arena *lv__proc_arena(lv_proc *p);
 
 lv__crash *lv__proc_crash_record(lv_proc *p);
 pthread_mutex_t *lv__watch_lock(lv_proc *p);

@@ -306,7 +306,7 @@ uint64_t lv__proc_run(lv__sched *s, lv_proc *p, uint64_t t0)
             lv__sched_push_local(s, p);
             return t0;
         }
-        p->ctx = make_fcontext((char *)p->stack->base + p->stack->size, p->stack->size, proc_entry);
+        p->stack->ctx = make_fcontext((char *)p->stack->base + p->stack->size, p->stack->size, proc_entry);
     }
     s->current = p;
     s->last_dispatch_ns = t0;
@@ -316,18 +316,18 @@ uint64_t lv__proc_run(lv__sched *s, lv_proc *p, uint64_t t0)
     size_t page = lv__page_size();
     void *fake = NULL;
     LV_ASAN_START_SWITCH(&fake, (char *)p->stack->base + page, p->stack->size - page);
-    lv__transfer t = jump_fcontext(p->ctx, p);
+    lv__transfer t = jump_fcontext(p->stack->ctx, p);
     LV_ASAN_FINISH_SWITCH(fake, NULL, NULL);
     uint64_t t1 = lv__now_ns(), dt = t1 - t0;
     intptr_t why = (intptr_t)t.data;
     if (why != SWITCH_IDLE && why != SWITCH_EXIT)
-        p->ctx = t.fctx;
+        p->stack->ctx = t.fctx;
     atomic_fetch_add_explicit(&s->busy_ns, dt, memory_order_relaxed);
     lv__proc_account(p, dt, t1);
     lv__sched *self = tls_sched;
     if (self != s) { /* this thread lost s while p ran: send p home, touch nothing of s's */
         self->current = NULL;
-        p->home_why = (int)why;
+        p->home_why = (int8_t)why;
         push_shared(&s->returned, p);
         lv__sched_wake(s);
         return t1;
@@ -423,7 +423,7 @@ static void proc_entry(lv__transfer t)
     s->ctx = t.fctx;
     LV_ASAN_FINISH_SWITCH(NULL, &s->stack_bottom, &s->stack_size);
     lv_proc *p = t.data;
-    if (p->handler != NULL) {
+    if (p->is_handler) {
         for (;;) {
             lv__msgnode *n = lv__mq_take(p, NULL, NULL);
             if (n == NULL) {

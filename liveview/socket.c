@@ -21,23 +21,28 @@ typedef struct {
     lv_pid pid;
 } channel;
 
+#define MAX_CHANNELS (UINT16_MAX - 1) /* per socket; refs counts them plus the transport */
+
 struct lv_socket {
     const lv_endpoint *ep;
     const lv_transport_ops *ops;
     void *ctx;
-    bool gone;         /* the transport closed: never call ops again */
-    int refs;          /* the transport + one per live channel process */
     channel *channels; /* &one until a second channel joins (one view per socket is the rule) */
-    uint32_t nchannels, cap;
     channel one;
-    /* token bucket for max_events_per_s */
-    double tokens;
-    uint64_t refilled_ms;
-    char peer[]; /* sized to the address: one allocation per connection */
+    /* token bucket for max_events_per_s: tokens, and when it was last refilled (milliseconds
+     * modulo 2^32: every frame refills it, so only a client silent for 49 days, past any idle
+     * timeout, could find its bucket refilled short of full) */
+    float tokens;
+    uint32_t refilled_ms;
+    uint16_t nchannels, cap;
+    uint16_t refs; /* the transport + one per live channel process */
+    bool gone;     /* the transport closed: never call ops again */
+    char peer[];   /* sized to the address: one allocation per connection */
 };
 
-/* One per connection (plus the peer address): see tests/bench/RESULTS.md. */
-_Static_assert(sizeof(lv_socket) <= 88, "lv_socket grew: an idle session costs more");
+/* One per connection, with its peer address ("127.0.0.1:50000" fits in a 96-byte chunk): see
+ * tests/bench/RESULTS.md. */
+_Static_assert(sizeof(lv_socket) <= 72, "lv_socket grew: an idle session costs more");
 
 static channel *find_channel(lv_socket *s, const char *topic);
 
@@ -106,8 +111,8 @@ lv_socket *lv_socket_open(const lv_endpoint *ep, const lv_transport_ops *ops, vo
     s->ops = ops;
     s->ctx = ctx;
     s->refs = 1;
-    s->tokens = ep->max_events_per_s;
-    s->refilled_ms = lv_rt_now_ms(ep->rt);
+    s->tokens = (float)ep->max_events_per_s;
+    s->refilled_ms = (uint32_t)lv_rt_now_ms(ep->rt);
     strcpy(s->peer, peer);
     return s;
 }
@@ -124,6 +129,11 @@ static void socket_unref(lv_socket *s)
 size_t lv_socket_channels(const lv_socket *s)
 {
     return s->nchannels;
+}
+
+const lv_endpoint *lv__socket_endpoint(const lv_socket *s)
+{
+    return s->ep;
 }
 
 const char *lv_socket_peer(const lv_socket *s)
@@ -310,8 +320,13 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
         send_reply(s, m->join_ref, m->ref, m->topic, "error", resp);
         return;
     }
+    if (s->nchannels == MAX_CHANNELS) {
+        free(session);
+        send_reply(s, m->join_ref, m->ref, m->topic, "error", "{\"reason\":\"too many channels\"}");
+        return;
+    }
     if (s->nchannels == s->cap) {
-        uint32_t cap = s->cap * 2;
+        uint16_t cap = s->cap < MAX_CHANNELS / 2 ? (uint16_t)(s->cap * 2) : MAX_CHANNELS;
         channel *c =
             s->channels == &s->one ? malloc(cap * sizeof(*c)) : realloc(s->channels, cap * sizeof(*c));
         if (c != NULL && s->channels == &s->one)
@@ -331,7 +346,7 @@ static void handle_join(lv_socket *s, const lv_phx_msg *m, const char *text, siz
     free(session); /* the process parsed its own copy */
     if (err == 0) {
         c->topic = v->topic;
-        c->join_ref = v->join_ref;
+        c->join_ref = lv__view_join_ref(v);
     } else {
         lv_module_release(mod); /* else the process holds it */
     }
@@ -352,10 +367,9 @@ static bool within_rate(lv_socket *s)
     uint32_t rate = s->ep->max_events_per_s;
     if (rate == 0)
         return true;
-    uint64_t now = lv_rt_now_ms(s->ep->rt);
-    s->tokens += (double)(now - s->refilled_ms) * rate / 1000.0;
-    if (s->tokens > rate)
-        s->tokens = rate;
+    uint32_t now = (uint32_t)lv_rt_now_ms(s->ep->rt);
+    float tokens = s->tokens + (float)((double)(uint32_t)(now - s->refilled_ms) * rate / 1000.0);
+    s->tokens = tokens > (float)rate ? (float)rate : tokens;
     s->refilled_ms = now;
     if (s->tokens < 1)
         return false;

@@ -44,7 +44,9 @@ static void note_next(lv__sched *s, uint64_t expires)
 lv__timer *lv__timer_add(lv__sched *s, lv_proc *owner, uint64_t ms, const char *tag)
 {
     lv__proc_go_home(); /* the wheel belongs to s's thread */
-    lv__timer *t = calloc(1, sizeof(*t) + (tag ? strlen(tag) + 1 : 1));
+    /* sized from the tag's offset, not sizeof (which pads the flags to 8 bytes): a 1 s tick with a
+     * tag of up to 5 characters is then a 64-byte chunk, not 80 */
+    lv__timer *t = calloc(1, offsetof(lv__timer, tag) + (tag ? strlen(tag) + 1 : 1));
     if (t == NULL)
         return NULL;
     uint64_t now = lv__sched_now_ms(s);
@@ -68,8 +70,6 @@ void lv__timers_detach(lv__sched *s, lv_proc *p)
 {
     for (lv__timer *t = p->timers; t; t = t->pnext)
         wheel_unlink(s, t);
-    if (p->rx_timer)
-        wheel_unlink(s, p->rx_timer);
 }
 
 static void attach(lv__sched *s, lv__timer *t)
@@ -87,8 +87,6 @@ void lv__timers_attach(lv__sched *s, lv_proc *p)
 {
     for (lv__timer *t = p->timers; t; t = t->pnext)
         attach(s, t);
-    if (p->rx_timer)
-        attach(s, p->rx_timer);
 }
 
 void lv__timer_remove(lv__sched *s, lv__timer *t)
@@ -179,7 +177,7 @@ int lv_cancel_timer(uint64_t ref)
     lv__proc_go_home();
     for (lv__timer **pp = &p->timers; *pp; pp = &(*pp)->pnext) {
         lv__timer *t = *pp;
-        if (t->ref == ref) {
+        if (t->ref == ref && !t->is_receive_timeout) {
             *pp = t->pnext;
             wheel_unlink(p->sched, t);
             free(t);

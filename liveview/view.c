@@ -31,7 +31,25 @@ bool lv_connected(const lv_view *v)
 
 lv_pid lv_view_pid(const lv_view *v)
 {
-    return v->pid;
+    return lv__proc_of_state(v)->pid;
+}
+
+static const lv_endpoint *page_job_endpoint(const struct lv_page_job *job);
+
+const lv_endpoint *lv__view_endpoint(const lv_view *v)
+{
+    return v->connected ? lv__socket_endpoint(v->sock) : page_job_endpoint(v->job);
+}
+
+const char *lv__view_join_ref(const lv_view *v)
+{
+    return v->connected ? v->topic + strlen(v->topic) + 1 : "";
+}
+
+/* The client's address, for log lines. */
+static const char *view_peer(const lv_view *v)
+{
+    return v->connected ? lv_socket_peer(v->sock) : "?";
 }
 
 void lv_changed(lv_view *v, const void *field, size_t size)
@@ -140,15 +158,14 @@ const char *lv_flash(const char *key)
  * flash token that does not verify is never trusted: logged and ignored. */
 static void join_flash(lv_view *v, const json_t *payload)
 {
-    const lv_endpoint *ep = v->ep;
+    const lv_endpoint *ep = lv__view_endpoint(v);
     uint64_t now = ep->now_s();
     const char *token = json_string_value(json_object_get(payload, "flash"));
     if (token != NULL) {
         int err = lv__flash_verify(&v->flash, ep->secret, now, token);
         if (err)
-            fprintf(stderr, "[salamander] %s: flash token in the join of %s ignored: %s\n",
-                    lv_socket_peer(v->sock), v->topic,
-                    err == LV_ETIMEDOUT ? "expired" : "bad signature or payload");
+            fprintf(stderr, "[salamander] %s: flash token in the join of %s ignored: %s\n", view_peer(v),
+                    v->topic, err == LV_ETIMEDOUT ? "expired" : "bad signature or payload");
         return;
     }
     const json_t *mounts = json_object_get(json_object_get(payload, "params"), "_mounts");
@@ -173,7 +190,7 @@ static void clear_flash_event(lv_view *v, const json_t *value)
     const json_t *key = json_object_get(value, "key");
     if (key != NULL && !json_is_string(key)) {
         fprintf(stderr, "[salamander] %s: lv:clear-flash on %s: \"key\" is not a string: ignored\n",
-                lv_socket_peer(v->sock), v->topic);
+                view_peer(v), v->topic);
         return;
     }
     lv_clear_flash(v, json_string_value(key));
@@ -187,14 +204,17 @@ static void clear_flash_event(lv_view *v, const json_t *value)
 static void *json_alloc(size_t n)
 {
     lv_proc *p = lv__current_proc();
-    return p ? lv_arena_alloc_tracked(&p->arena, n) : malloc(n);
+    if (p == NULL)
+        return malloc(n);
+    lv_arena *a = lv__proc_arena(p);
+    return a ? lv_arena_alloc_tracked(a, n) : NULL;
 }
 
 static void json_dealloc(void *ptr)
 {
     lv_proc *p = lv__current_proc();
     if (p)
-        lv_arena_free(&p->arena, ptr);
+        lv_arena_free(p->arena, ptr); /* NULL ptr: nothing; else it came from this arena */
     else
         free(ptr);
 }
@@ -368,7 +388,7 @@ static void push(lv_view *v, const char *event, const char *payload, size_t n)
 {
     lv__trace_note(lv__current_proc(), "push", event, 0, n);
     lv_buf frame = LV_BUF_INIT;
-    lv_phx_push(&frame, v->join_ref, v->topic, event, payload, n);
+    lv_phx_push(&frame, lv__view_join_ref(v), v->topic, event, payload, n);
     lv__socket_send(v->sock, frame.data, frame.len);
     lv_buf_free(&frame);
 }
@@ -384,7 +404,8 @@ static void nav_payload(lv_view *v, int nav, lv_buf *b)
         lv_buf_puts(b, o->nav_replace ? ",\"kind\":\"replace\"" : ",\"kind\":\"push\"");
     if (nav != LV__NAV_PATCH && v->flash.n) {
         lv_buf token = LV_BUF_INIT;
-        if (lv__flash_sign(&v->flash, v->ep->secret, v->ep->now_s(), &token) != 0)
+        if (lv__flash_sign(&v->flash, lv__view_endpoint(v)->secret, lv__view_endpoint(v)->now_s(), &token) !=
+            0)
             lv_crash("out of memory signing the flash");
         lv_buf_puts(b, ",\"flash\":");
         lv_buf_put_json_str(b, token.data, token.len);
@@ -406,8 +427,15 @@ static void flash_rendered(lv_view *v)
 
 /* Makes the rendered tree if there is none yet, and hands it a title lv_page_title set since
  * the last render: called right before every render, so the render writes one "t". */
+static void *view_rd_room(lv_view *v);
+
 static void view_ensure_rendered(lv_view *v)
 {
+    if (v->rd == NULL && v->rd_room) {
+        v->rd = lv_rendered_init(view_rd_room(v), v->def->tmpl, v->def->state_size);
+        v->rd_room = false;
+        v->rd_in_block = true;
+    }
     if (v->rd == NULL) {
         v->rd = lv_rendered_new(v->def->tmpl, v->def->state_size);
         if (v->rd == NULL)
@@ -426,7 +454,7 @@ static void reply(lv_view *v, const char *ref, const char *status, const char *r
 {
     lv__trace_note(lv__current_proc(), "reply", response, 0, n);
     lv_buf frame = LV_BUF_INIT;
-    lv_phx_reply(&frame, v->join_ref, ref, v->topic, status, response, n);
+    lv_phx_reply(&frame, lv__view_join_ref(v), ref, v->topic, status, response, n);
     lv__socket_send(v->sock, frame.data, frame.len);
     lv_buf_free(&frame);
 }
@@ -499,7 +527,7 @@ static void send_changes(lv_view *v, const char *ref)
 }
 
 /* Part of every joined session's block: see the sizes in tests/bench/RESULTS.md. */
-_Static_assert(sizeof(lv_view) <= 128, "lv_view grew: an idle session costs more");
+_Static_assert(sizeof(lv_view) <= 88, "lv_view grew: an idle session costs more");
 
 /* ---- the view's block: lv_view, then the state, then (channels) the topic and join ref ---- */
 
@@ -516,6 +544,27 @@ static void *view_block_state(lv_view *v)
 static size_t view_block_size(const lv_view_def *def, size_t strings)
 {
     return align_up(sizeof(lv_view)) + def->state_size + strings;
+}
+
+/* A channel's rendered tree goes after its strings, aligned for a pointer: the block's room
+ * for it (the block is sized with RD_ROOM for the view's first code; an upgrade uses the heap). */
+#define RD_ROOM(def) (_Alignof(void *) - 1 + lv_rendered_size((def)->state_size))
+
+static void *view_rd_room(lv_view *v)
+{
+    const char *jr = lv__view_join_ref(v);
+    uintptr_t end = (uintptr_t)(jr + strlen(jr) + 1);
+    return (void *)((end + _Alignof(void *) - 1) & ~(uintptr_t)(_Alignof(void *) - 1));
+}
+
+static void view_rd_free(lv_view *v)
+{
+    if (v->rd_in_block)
+        lv_rendered_dispose(v->rd);
+    else
+        lv_rendered_free(v->rd);
+    v->rd = NULL;
+    v->rd_in_block = false;
 }
 
 /* ---- channel process ---- */
@@ -544,7 +593,7 @@ static void run_code(lv_view *v, const lv_view_def *def, lv_module *m)
 static void join_current_code(lv_view *v)
 {
     lv_module *m;
-    const lv_view_def *def = lv__endpoint_hold_view(v->ep, v->route, &m);
+    const lv_view_def *def = lv__endpoint_hold_view(lv__view_endpoint(v), v->route, &m);
     if (def == v->def) {
         lv_module_release(m);
         return;
@@ -635,11 +684,11 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
         /* live_patch, cids_will_destroy, ...: acknowledged so no element stays locked */
         reply(v, m.ref, "ok", "{}", 2);
     } else if (event == NULL) {
-        fprintf(stderr, "[salamander] %s: event without a name on %s\n", lv_socket_peer(v->sock), v->topic);
+        fprintf(stderr, "[salamander] %s: event without a name on %s\n", view_peer(v), v->topic);
         reply(v, m.ref, "ok", "{}", 2);
     } else if (event_value(m.payload, &value, err, sizeof(err)) != 0) {
-        fprintf(stderr, "[salamander] %s: bad payload for event \"%s\" on %s: %s\n", lv_socket_peer(v->sock),
-                event, v->topic, err);
+        fprintf(stderr, "[salamander] %s: bad payload for event \"%s\" on %s: %s\n", view_peer(v), event,
+                v->topic, err);
         reply(v, m.ref, "ok", "{}", 2);
     } else if (strcmp(event, "lv:clear-flash") == 0) {
         clear_flash_event(v, value);
@@ -647,12 +696,13 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
     } else {
         lv__trace_note(lv__current_proc(), "event", event, 0, 0);
         const json_t *cid = json_object_get(m.payload, "cid");
-        v->event_cid = json_is_integer(cid) ? json_integer_value(cid) : 0;
+        json_int_t n = json_is_integer(cid) ? json_integer_value(cid) : 0;
+        v->event_cid = n > 0 && n <= INT32_MAX ? (int32_t)n : n == 0 ? 0 : -1; /* -1: no such component */
         int rc =
             v->def->handle_event ? v->def->handle_event(v, event, (const lv_value *)value) : LV_ENOTFOUND;
         if (rc == LV_ENOTFOUND)
-            fprintf(stderr, "[salamander] %s: unknown event \"%s\" for view %s (%s): ignored\n",
-                    lv_socket_peer(v->sock), event, v->def->name, v->topic);
+            fprintf(stderr, "[salamander] %s: unknown event \"%s\" for view %s (%s): ignored\n", view_peer(v),
+                    event, v->def->name, v->topic);
         v->event_cid = 0;
         send_changes(v, m.ref);
     }
@@ -668,7 +718,7 @@ static void handle_event_frame(lv_view *v, const char *text, size_t len)
 static void handle_upgrade(lv_view *v)
 {
     lv_module *m;
-    const lv_view_def *nd = lv__endpoint_hold_view(v->ep, v->route, &m);
+    const lv_view_def *nd = lv__endpoint_hold_view(lv__view_endpoint(v), v->route, &m);
     const lv_view_def *old = v->def;
     if (nd == old) {
         lv_module_release(m);
@@ -678,7 +728,7 @@ static void handle_upgrade(lv_view *v)
         fprintf(stderr,
                 "[salamander] process <%llu> (%s on %s) keeps its code: the new version changed the state "
                 "layout and has no code_change for this one\n",
-                (unsigned long long)v->pid, old->name, v->topic);
+                (unsigned long long)lv_view_pid(v), old->name, v->topic);
         lv_module_release(m);
         return;
     }
@@ -691,13 +741,12 @@ static void handle_upgrade(lv_view *v)
         v->state = ns;
     }
     bool same_template = nd->tmpl == old->tmpl;
-    if (!same_template) { /* the tree points into the old template */
-        lv_rendered_free(v->rd);
-        v->rd = NULL;
-    }
+    v->rd_room = false; /* sized for the old code's tree */
+    if (!same_template) /* the tree points into the old template */
+        view_rd_free(v);
     run_code(v, nd, m); /* the old module may go now: nothing below touches it */
     fprintf(stderr, "[salamander] process <%llu> (%s on %s) now runs the upgraded code\n",
-            (unsigned long long)v->pid, nd->name, v->topic);
+            (unsigned long long)lv_view_pid(v), nd->name, v->topic);
     if (same_template) {
         send_changes(v, NULL);
         return;
@@ -707,7 +756,7 @@ static void handle_upgrade(lv_view *v)
     if (lv_rendered_full(v->rd, v->state, &rendered) != 0)
         lv_crash("render failed after the upgrade");
     lv_buf frame = LV_BUF_INIT;
-    lv_phx_push(&frame, v->join_ref, v->topic, "diff", rendered.data, rendered.len);
+    lv_phx_push(&frame, lv__view_join_ref(v), v->topic, "diff", rendered.data, rendered.len);
     lv__socket_send(v->sock, frame.data, frame.len);
     lv_buf_free(&frame);
     lv_buf_free(&rendered);
@@ -718,9 +767,8 @@ static void channel_exit(void *ctx, const char *reason)
     lv_view *v = ctx;
     view_out_free(v);
     lv__flash_clear(&v->flash, NULL);
-    lv_rendered_free(v->rd);
-    v->rd = NULL;
-    lv__socket_channel_ended(v->sock, v->topic, v->pid, reason, v->joined);
+    view_rd_free(v);
+    lv__socket_channel_ended(v->sock, v->topic, lv_view_pid(v), reason, v->joined);
 }
 
 static void channel_handler(void *state, const lv_msg *msg)
@@ -757,17 +805,16 @@ static void channel_init(void *state, void *arg)
     lv_view *v = state;
     channel_init_args *a = arg;
     v->def = a->def;
-    v->ep = a->ep;
     v->route = a->route;
     v->connected = true;
-    v->pid = lv_self();
     v->sock = a->sock;
     v->state = view_block_state(v);
     char *topic = (char *)v->state + a->def->state_size;
     size_t n = strlen(a->topic) + 1;
     memcpy(topic, a->topic, n);
     v->topic = topic;
-    v->join_ref = strcpy(topic + n, a->join_ref);
+    strcpy(topic + n, a->join_ref); /* lv__view_join_ref */
+    v->rd_room = true;
     *a->view = v;
     adopt_session(v, a->session_json);
     lv_proc *p = lv__current_proc();
@@ -784,13 +831,14 @@ int lv__view_spawn_channel(const lv_endpoint *ep, const lv_route *route, const l
     if (join_ref == NULL)
         join_ref = "";
     channel_init_args a = {ep, route, def, m, sock, topic, join_ref, session_json, view};
-    size_t size = view_block_size(def, strlen(topic) + 1 + strlen(join_ref) + 1);
+    size_t size = view_block_size(def, strlen(topic) + 1 + strlen(join_ref) + 1 + RD_ROOM(def));
     return lv_rt_spawn_handler(ep->rt, def->name, size, channel_init, &a, channel_handler, out);
 }
 
 /* ---- page render process ---- */
 
 struct lv_page_job {
+    const lv_endpoint *ep;
     lv_page_done done;
     void *ctx;
     bool cancelled;
@@ -800,6 +848,11 @@ struct lv_page_job {
     char *flash_token;  /* the request's __phoenix_flash__ cookie, or NULL */
     char *session_json; /* NULL: no session */
 };
+
+static const lv_endpoint *page_job_endpoint(const lv_page_job *job)
+{
+    return job->ep;
+}
 
 static void job_unref(lv_page_job *job)
 {
@@ -822,8 +875,7 @@ static void page_exit(void *ctx, const char *reason)
     lv_view *v = ctx;
     view_out_free(v);
     lv__flash_clear(&v->flash, NULL);
-    lv_rendered_free(v->rd);
-    v->rd = NULL;
+    view_rd_free(v);
     lv_page_job *job = v->job;
     if (!job->finished && !job->cancelled) {
         static const char page[] =
@@ -845,7 +897,8 @@ static void page_handler(void *state, const lv_msg *msg)
     if (job->cancelled)
         lv_exit(LV_REASON_NORMAL);
     if (job->flash_token != NULL) {
-        int ferr = lv__flash_verify(&v->flash, v->ep->secret, v->ep->now_s(), job->flash_token);
+        int ferr = lv__flash_verify(&v->flash, lv__view_endpoint(v)->secret, lv__view_endpoint(v)->now_s(),
+                                    job->flash_token);
         if (ferr)
             fprintf(stderr, "[salamander] flash cookie for view %s ignored: %s\n", v->def->name,
                     ferr == LV_ETIMEDOUT ? "expired" : "bad signature or payload");
@@ -861,8 +914,8 @@ static void page_handler(void *state, const lv_msg *msg)
     lv_buf_free(&scratch);
     if (err)
         lv_crash("render failed: %s", lv_strerror(err));
-    lv__page_document(v->ep, v->def, id.data, job->session_json, lv_rendered_title(v->rd), inner.data,
-                      inner.len, &v->flash, &job->html);
+    lv__page_document(lv__view_endpoint(v), v->def, id.data, job->session_json, lv_rendered_title(v->rd),
+                      inner.data, inner.len, &v->flash, &job->html);
     lv_buf_free(&inner);
     lv_buf_free(&id);
     if (!job->cancelled) {
@@ -886,10 +939,8 @@ static void page_init(void *state, void *arg)
     lv_view *v = state;
     page_init_args *a = arg;
     v->def = a->def;
-    v->ep = a->ep;
     v->job = a->job;
-    v->pid = lv_self();
-    v->topic = v->join_ref = "";
+    v->topic = "";
     v->state = view_block_state(v);
     adopt_session(v, a->job->session_json);
     lv_proc *p = lv__current_proc();
@@ -944,6 +995,7 @@ int lv_page_render(const lv_endpoint *ep, const lv_route *route, const char *url
         free(job);
         return LV_ENOMEM;
     }
+    job->ep = ep;
     job->done = done;
     job->ctx = ctx;
     job->refs = 2;

@@ -20,26 +20,28 @@ typedef struct lv__view_out {
     lv_buf hook_reply; /* a hook's reply ("r") */
 } lv__view_out;
 
-/* A view process's state. A channel's view, its state and its topic and join ref strings are one
- * block, allocated with the process (lv__view_spawn_channel), so an idle session's view costs one
- * allocation sized to what it holds. */
+/* A view process's state. A channel's view, its state, its topic and join ref strings and its
+ * rendered tree are one block, allocated with the process (lv__view_spawn_channel), so an idle
+ * session's view costs one allocation sized to what it holds; what can be found from elsewhere
+ * (its PID, its join ref, the peer address) is not kept. */
 struct lv_view {
     const lv_view_def *def;
-    const lv_endpoint *ep;
     const lv_route *route; /* channels: the route it joined, whose upgrades it follows */
     void *state;
     lv_rendered *rd;
-    int64_t event_cid; /* the component the event being handled targets (phx-target), or 0 */
-    lv_pid pid;
-    lv_socket *sock;         /* connected views */
-    struct lv_page_job *job; /* HTTP renders */
-    const char *topic;       /* in the view's block (channels), or "" */
-    const char *join_ref;
+    union {                      /* `connected` tells which */
+        lv_socket *sock;         /* connected views: it outlives its channels' processes */
+        struct lv_page_job *job; /* HTTP renders */
+    };
+    const char *topic; /* in the view's block, followed by the join ref (channels); or "" */
     /* the session signed into the page (an object, NULL when empty): parsed inside the process,
      * so it lives in the process's arena and goes with it */
     struct json_t *session;
     lv__view_out *out; /* NULL: nothing pending */
     lv__flash flash;
+    int32_t event_cid; /* the component the event being handled targets (phx-target), or 0 */
+    bool rd_room;      /* the block has room for the rendered tree, not yet used (channels) */
+    bool rd_in_block;  /* rd is in that room */
     bool connected;
     bool joined; /* the join reply went out */
 };
@@ -53,6 +55,12 @@ const lv_view_def *lv__endpoint_hold_view(const lv_endpoint *ep, const lv_route 
 int lv__view_spawn_channel(const lv_endpoint *ep, const lv_route *route, const lv_view_def *def, lv_module *m,
                            lv_socket *sock, const char *topic, const char *join_ref, const char *session_json,
                            lv_pid *out, lv_view **view);
+/* The endpoint a view serves: its socket's, or its page render's. */
+const lv_endpoint *lv__view_endpoint(const lv_view *v);
+/* The endpoint a socket belongs to. */
+const lv_endpoint *lv__socket_endpoint(const lv_socket *s);
+/* A channel's join ref, right after its topic in the view's block ("" for an HTTP render). */
+const char *lv__view_join_ref(const lv_view *v);
 void lv__socket_send(lv_socket *s, const char *frame, size_t len);
 /* Logs a malformed client frame and closes the connection with 1007 and why (callable from the
  * view's process too). */

@@ -16,13 +16,19 @@
 
 #define MAX_OUT_QUEUE ((size_t)4 << 20) /* a client that reads nothing is cut off past this */
 
+/* Output of a connection that is writing: allocated by the first frame queued, freed once the
+ * last write completed with nothing queued behind it. */
+struct ws_out {
+    lv_buf pending;  /* frames queued while a write is in flight */
+    lv_buf inflight; /* the buffer h2o is writing */
+};
+
 typedef struct ws_conn {
     h2o_socket_t *sock;
     lv_server *srv;
     lv_socket *lsock;
     lv_ws_parser parser;
-    lv_buf pending;  /* frames queued while a write is in flight */
-    lv_buf inflight; /* the buffer h2o is writing */
+    struct ws_out *out; /* NULL while nothing is queued or being written: idle connections */
     bool writing;
     bool closing;      /* a close frame is queued: input is drained until the client's close frame */
     bool peer_closed;  /* the client's close frame came: close the socket once ours is written */
@@ -34,7 +40,7 @@ typedef struct ws_conn {
 } ws_conn;
 
 /* One per connection, held for its whole life: see tests/bench/RESULTS.md. */
-_Static_assert(sizeof(ws_conn) <= 200, "ws_conn grew: an idle session costs more");
+_Static_assert(sizeof(ws_conn) <= 120, "ws_conn grew: an idle session costs more");
 
 static void conn_flush(ws_conn *c);
 static void conn_close(ws_conn *c, uint16_t code, const char *reason);
@@ -68,6 +74,16 @@ static void timer_restart(ws_conn *c, h2o_timeout_t *list)
         h2o_timeout_link(h2o_socket_get_loop(c->sock), list, &c->timer);
 }
 
+static void out_free(ws_conn *c)
+{
+    if (c->out == NULL)
+        return;
+    lv_buf_free(&c->out->pending);
+    lv_buf_free(&c->out->inflight);
+    free(c->out);
+    c->out = NULL;
+}
+
 static void conn_teardown(ws_conn *c)
 {
     if (c->dead)
@@ -84,8 +100,7 @@ static void conn_teardown(ws_conn *c)
         c->lsock = NULL;
     }
     lv_ws_parser_dispose(&c->parser);
-    lv_buf_free(&c->pending);
-    lv_buf_free(&c->inflight);
+    out_free(c);
     atomic_fetch_sub(&c->srv->ws_open, 1);
     if (!c->in_read)
         free(c);
@@ -99,23 +114,26 @@ static void on_write_done(h2o_socket_t *sock, const char *err)
         conn_teardown(c);
         return;
     }
-    lv_buf_free(&c->inflight); /* idle connections hold no buffers */
-    if (c->pending.len)
+    if (c->out->pending.len) {
         conn_flush(c);
-    else if (c->closing && c->peer_closed)
+        return;
+    }
+    out_free(c); /* idle connections hold no buffers */
+    if (c->closing && c->peer_closed)
         conn_teardown(c);
 }
 
 static void conn_flush(ws_conn *c)
 {
-    if (c->writing || c->pending.len == 0 || c->sock == NULL)
+    if (c->writing || c->out == NULL || c->out->pending.len == 0 || c->sock == NULL)
         return;
-    lv_buf tmp = c->inflight;
-    c->inflight = c->pending;
-    c->pending = tmp;
-    lv_buf_reset(&c->pending);
+    struct ws_out *o = c->out;
+    lv_buf tmp = o->inflight;
+    o->inflight = o->pending;
+    o->pending = tmp;
+    lv_buf_reset(&o->pending);
     c->writing = true;
-    h2o_iovec_t buf = h2o_iovec_init(c->inflight.data, c->inflight.len);
+    h2o_iovec_t buf = h2o_iovec_init(o->inflight.data, o->inflight.len);
     h2o_socket_write(c->sock, &buf, 1, on_write_done);
 }
 
@@ -123,17 +141,22 @@ static void conn_queue(ws_conn *c, int opcode, const char *data, size_t len)
 {
     if (c->dead || c->closing)
         return;
-    if (c->pending.len + len > MAX_OUT_QUEUE) {
+    if (c->out == NULL && (c->out = calloc(1, sizeof(*c->out))) == NULL) {
+        fprintf(stderr, "[salamander] %s: out of memory queueing a frame: disconnected\n", peer(c));
+        conn_teardown(c);
+        return;
+    }
+    if (c->out->pending.len + len > MAX_OUT_QUEUE) {
         /* no close frame: it would queue behind what the client does not read */
         fprintf(stderr, "[salamander] %s: client is not reading (%zu bytes queued): disconnected\n", peer(c),
-                c->pending.len + c->inflight.len);
+                c->out->pending.len + c->out->inflight.len);
         conn_teardown(c);
         return;
     }
     uint8_t hdr[10];
     size_t n = lv_ws_header(hdr, opcode, len);
-    lv_buf_append(&c->pending, hdr, n);
-    lv_buf_append(&c->pending, data, len);
+    lv_buf_append(&c->out->pending, hdr, n);
+    lv_buf_append(&c->out->pending, data, len);
     conn_flush(c);
 }
 

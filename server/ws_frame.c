@@ -3,6 +3,7 @@
  * headers and close payloads, computes the handshake's accept key and validates UTF-8. */
 #include "server/ws_frame.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -81,9 +82,18 @@ void lv_ws_parser_init(lv_ws_parser *p, size_t max_message)
     p->max_message = max_message ? max_message : LV_WS_DEFAULT_MAX_MESSAGE;
 }
 
+static void frag_free(lv_ws_parser *p)
+{
+    if (p->frag != NULL) {
+        lv_buf_free(p->frag);
+        free(p->frag);
+        p->frag = NULL;
+    }
+}
+
 void lv_ws_parser_dispose(lv_ws_parser *p)
 {
-    lv_buf_free(&p->frag);
+    frag_free(p);
     p->frag_opcode = 0;
     p->frag_delivered = false;
 }
@@ -91,14 +101,14 @@ void lv_ws_parser_dispose(lv_ws_parser *p)
 void lv_ws_msg_done(lv_ws_parser *p)
 {
     if (p->frag_delivered) {
-        lv_buf_free(&p->frag);
+        frag_free(p);
         p->frag_delivered = false;
     }
 }
 
 static int ws_fail(lv_ws_parser *p, int status, uint16_t close_code, const char *error)
 {
-    lv_buf_free(&p->frag);
+    frag_free(p);
     p->frag_opcode = 0;
     p->frag_delivered = false;
     p->status = status;
@@ -210,7 +220,7 @@ int lv_ws_parse(lv_ws_parser *p, char *in, size_t len, size_t *consumed, lv_ws_m
                                "64-bit payload length with the top bit set");
         }
         /* the reassembly buffer never exceeds max_message, so the subtraction cannot wrap */
-        size_t so_far = opcode == LV_WS_CONT ? p->frag.len : 0;
+        size_t so_far = opcode == LV_WS_CONT && p->frag ? p->frag->len : 0;
         if (!control && plen > p->max_message - so_far)
             return ws_fail(p, LV_ETOOBIG, LV_WS_CLOSE_TOO_BIG, "message over the size limit");
         const uint8_t *key = h + hlen;
@@ -246,13 +256,17 @@ int lv_ws_parse(lv_ws_parser *p, char *in, size_t len, size_t *consumed, lv_ws_m
                                "text message ends inside a UTF-8 sequence");
         }
         if (n) {
-            lv_buf_append(&p->frag, payload, n);
-            if (!lv_buf_ok(&p->frag))
+            if (p->frag == NULL)
+                p->frag = calloc(1, sizeof(*p->frag));
+            if (p->frag != NULL)
+                lv_buf_append(p->frag, payload, n);
+            if (p->frag == NULL || !lv_buf_ok(p->frag))
                 return ws_fail(p, LV_ENOMEM, LV_WS_CLOSE_INTERNAL, "out of memory reassembling a message");
         }
         if (fin) {
             *msg = (lv_ws_msg){
-                .opcode = p->frag_opcode, .data = p->frag.data ? p->frag.data : empty, .len = p->frag.len};
+                .opcode = p->frag_opcode, .data = p->frag && p->frag->data ? p->frag->data : empty,
+                .len = p->frag ? p->frag->len : 0};
             p->frag_opcode = 0;
             p->frag_delivered = true;
             *consumed = off;

@@ -51,13 +51,13 @@ typedef struct lv_ws_msg {
  * code, and close_code / error say what to send the client. */
 typedef struct lv_ws_parser {
     size_t max_message;  /* the largest message accepted, fragments summed */
-    lv_buf frag;         /* payload of the fragmented message in progress */
-    uint8_t frag_opcode; /* LV_WS_TEXT or BINARY while a fragmented message is open, else 0 */
-    bool frag_delivered; /* frag was handed out as a message: free it on the next call */
+    lv_buf *frag;        /* payload of the fragmented message in progress; NULL when none */
+    const char *error;   /* after an error: a static message; NULL otherwise */
     uint32_t utf8_state; /* validation state carried across the fragments of a text message */
     int status;          /* 0, or the negative LV_E* code of the error that ended parsing */
     uint16_t close_code; /* after an error: 1002, 1007, 1009 or 1011 */
-    const char *error;   /* after an error: a static message; NULL otherwise */
+    uint8_t frag_opcode; /* LV_WS_TEXT or BINARY while a fragmented message is open, else 0 */
+    bool frag_delivered; /* frag was handed out as a message: free it on the next call */
 } lv_ws_parser;
 
 /* max_message 0 means LV_WS_DEFAULT_MAX_MESSAGE. */

@@ -5,6 +5,7 @@
 
 #include <assert.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -150,5 +151,20 @@ __attribute__((unused)) static lv_proc_fn crashers[] = {crash_explicit, crash_as
                                                         crash_overflow, crash_fpe,    crash_heap};
 __attribute__((unused)) static const char *crash_reasons[] = {"crash",          "crash", "crash",     "crash",
                                                               "stack_overflow", "crash", "heap_limit"};
+
+/* A runtime driven by the calling thread on a virtual clock (lv_rt_run_until_idle, lv_rt_advance).
+ * heap_limit 0 keeps the default; crash_log NULL: stderr. */
+LV_TEST_PROC lv_rt *test_virtual_rt(size_t heap_limit, FILE *crash_log)
+{
+    lv_rt_config cfg;
+    lv_rt_config_defaults(&cfg);
+    cfg.schedulers = 0;
+    cfg.virtual_clock = true;
+    if (heap_limit)
+        cfg.heap_limit = heap_limit;
+    cfg.crash_log = crash_log;
+    lv_rt *rt = NULL;
+    return lv_rt_new(&cfg, &rt) == 0 ? rt : NULL;
+}
 
 #endif

@@ -60,10 +60,12 @@ static void assert_idle(lv_test *t, const char *after)
     cr_assert_null(v->flash.e, "after \"%s\" an empty flash still holds memory", after);
     pthread_mutex_t *lock;
     lv_proc *p = lv__lookup_locked(lv_test_rt(t), lv_test_pid(t), &lock);
-    size_t reserved = p->arena.reserved;
+    const lv_arena *arena = p->arena;
     if (lock)
         pthread_mutex_unlock(lock);
-    cr_assert_eq(reserved, 0, "after \"%s\" the arena holds %zu bytes", after, reserved);
+    /* an empty arena is let go with its header: an idle process holds none */
+    cr_assert_null(arena, "after \"%s\" the process holds an arena (%zu bytes reserved)", after,
+                   arena ? arena->reserved : 0);
 }
 
 Test(idle_memory, a_joined_view_holds_nothing_after_each_render, .timeout = 20)
@@ -85,8 +87,8 @@ Test(idle_memory, a_joined_view_holds_nothing_after_each_render, .timeout = 20)
     lv_test_free(t);
 }
 
-/* The view, its state and its topic and join ref are one block with the process. */
-Test(idle_memory, the_view_state_and_topic_share_the_process_block, .timeout = 20)
+/* The view, its state, its topic and join ref and its rendered tree are one block with the process. */
+Test(idle_memory, the_view_state_topic_and_tree_share_the_process_block, .timeout = 20)
 {
     lv_test *t = lv_test_mount(&titled_view, NULL);
     cr_assert_not_null(t);
@@ -99,7 +101,14 @@ Test(idle_memory, the_view_state_and_topic_share_the_process_block, .timeout = 2
     cr_assert_eq((const char *)v, lo + sizeof(*p));
     cr_assert((const char *)v->state > (const char *)v && (const char *)v->state < hi);
     cr_assert(v->topic > (const char *)v->state && v->topic + strlen(v->topic) < hi);
-    cr_assert(v->join_ref > v->topic && v->join_ref + strlen(v->join_ref) < hi);
+    const char *join_ref = lv__view_join_ref(v);
+    cr_assert_eq(join_ref, v->topic + strlen(v->topic) + 1, "the join ref follows the topic");
+    cr_assert(join_ref + strlen(join_ref) < hi);
+    /* and the rendered tree, after the strings */
+    cr_assert(v->rd_in_block);
+    cr_assert((const char *)v->rd > join_ref + strlen(join_ref) &&
+              (const char *)v->rd + lv_rendered_size(sizeof(titled)) <= hi);
+    cr_assert_eq(lv_view_pid(v), lv_test_pid(t));
     cr_assert(strncmp(v->topic, "lv:", 3) == 0, "%s", v->topic);
     lv_test_free(t);
 }

@@ -29,7 +29,7 @@ static void check_msg(const lv_ws_parser *p, const lv_ws_msg *m, const char *in,
           m->opcode == LV_WS_PING || m->opcode == LV_WS_PONG);
     CHECK(m->data != NULL);
     bool in_input = m->data >= in && m->data + m->len <= in + consumed && consumed <= len;
-    bool in_frag = p->frag.data && m->data == p->frag.data && m->len == p->frag.len;
+    bool in_frag = p->frag && m->data == p->frag->data && m->len == p->frag->len;
     CHECK(in_input || in_frag || m->len == 0);
     if (m->opcode & 0x8) {
         CHECK(in_input);
@@ -68,7 +68,7 @@ static void run(const uint8_t *stream, size_t n, const size_t *cuts, size_t ncut
             int r = lv_ws_parse(&p, in.data, in.len, &consumed, &msg);
             if (r < 0) {
                 CHECK(r == LV_EPROTO || r == LV_ETOOBIG || r == LV_ENOMEM);
-                CHECK(p.error != NULL && p.frag.data == NULL);
+                CHECK(p.error != NULL && p.frag == NULL);
                 CHECK(p.close_code == 1002 || p.close_code == 1007 || p.close_code == 1009 ||
                       p.close_code == 1011);
                 CHECK((r == LV_ETOOBIG) == (p.close_code == 1009));
@@ -96,7 +96,7 @@ static void run(const uint8_t *stream, size_t n, const size_t *cuts, size_t ncut
         }
     }
     if (t->status == 0 && p.frag_opcode == 0)
-        CHECK(p.frag.data == NULL); /* nothing held between messages */
+        CHECK(p.frag == NULL); /* nothing held between messages */
     lv_ws_parser_dispose(&p);
     lv_buf_free(&in);
 }

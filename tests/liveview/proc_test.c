@@ -15,12 +15,8 @@ static lv_rt *rt;
 
 static void setup(void)
 {
-    lv_rt_config cfg;
-    lv_rt_config_defaults(&cfg);
-    cfg.schedulers = 0;
-    cfg.virtual_clock = true;
-    cfg.heap_limit = 1 << 20;
-    cr_assert_eq(lv_rt_new(&cfg, &rt), 0);
+    rt = test_virtual_rt(1 << 20, NULL);
+    cr_assert_not_null(rt);
 }
 
 static void teardown(void)
@@ -122,6 +118,14 @@ static void timed(void *arg)
     note(m->tag);
     cr_assert_eq(lv_receive(&m, NULL, NULL, -1), 0);
     note(m->tag);
+    /* receive timeouts live in the same list as the timers: each fires, and goes, on its own */
+    uint64_t pending;
+    lv_send_after(120, "pending", &pending);
+    lv_send_after(10, "soon", NULL);
+    cr_assert_eq(lv_receive(&m, NULL, NULL, 50), 0);
+    cr_assert_str_eq(m->tag, "soon");
+    cr_assert_eq(lv_receive(&m, NULL, NULL, 20), LV_ETIMEDOUT);
+    cr_assert_eq(lv_cancel_timer(pending), 0, "the receive timeout took the pending timer along");
     cr_assert_eq(lv_receive(&m, NULL, NULL, 100), LV_ETIMEDOUT);
     note("done");
 }

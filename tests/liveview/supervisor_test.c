@@ -3,16 +3,13 @@
 #include <string.h>
 
 #include "liveview/supervisor.h"
+#include "tests/common/test_procs.h"
 
 static lv_rt *rt;
 static void setup(void)
 {
-    lv_rt_config cfg;
-    lv_rt_config_defaults(&cfg);
-    cfg.schedulers = 0;
-    cfg.virtual_clock = true;
-    cfg.crash_log = fopen("/dev/null", "w");
-    cr_assert_eq(lv_rt_new(&cfg, &rt), 0);
+    rt = test_virtual_rt(0, fopen("/dev/null", "w"));
+    cr_assert_not_null(rt);
 }
 static void teardown(void)
 {
