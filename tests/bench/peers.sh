@@ -52,11 +52,12 @@ fi
 
 # Salamander: a snapshot of the binary and its client bundle, so a rebuild during the run changes nothing
 SAL=
-if [ -x "$BUILD/salamander" ] && [ -d "$BUILD/js" ]; then
+if [ -x "$BUILD/salamander" ] && [ -d "$BUILD/js" ] && [ -d "$BUILD/views" ]; then
   rm -rf "$OUT/salamander" && mkdir -p "$OUT/salamander" && cp "$BUILD/salamander" "$OUT/salamander/" &&
-    cp -r "$BUILD/js" "$OUT/salamander/js" && SAL=$OUT/salamander/salamander
+    cp -r "$BUILD/js" "$OUT/salamander/js" && cp -r "$BUILD/views" "$OUT/salamander/views" &&
+    SAL=$OUT/salamander/salamander
 else
-  log "no $BUILD/salamander (or $BUILD/js): Salamander's runs are reported as not run"
+  log "no $BUILD/salamander (or $BUILD/js, $BUILD/views): Salamander's runs are reported as not run"
 fi
 SAL_VERSION="git $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- liveview server examples templates 2>/dev/null || echo '+dirty')"
 
