@@ -82,8 +82,10 @@ static void cmd_stats(lv_admin *a, FILE *out, bool json)
         for (int i = 0; i < n; i++) {
             lv_sched_stats st;
             lv_rt_sched_stats(a->rt, i, &st);
-            fprintf(out, "%s{\"index\":%d,\"utilisation\":%.3f,\"preemptions\":%" PRIu64 "}", i ? "," : "", i,
-                    util[i], st.preemptions);
+            fprintf(out,
+                    "%s{\"index\":%d,\"utilisation\":%.3f,\"preemptions\":%" PRIu64
+                    ",\"preempt_refused\":%" PRIu64 ",\"handoffs\":%" PRIu64 "}",
+                    i ? "," : "", i, util[i], st.preemptions, st.preempt_refused, st.handoffs);
         }
         fprintf(out, "],\"load_successes_per_s\":%.1f}\n", successes);
         return;
@@ -93,8 +95,10 @@ static void cmd_stats(lv_admin *a, FILE *out, bool json)
     for (int i = 0; i < n; i++) {
         lv_sched_stats st;
         lv_rt_sched_stats(a->rt, i, &st);
-        fprintf(out, "  scheduler %-3d      %5.1f %% busy, %" PRIu64 " preemptions\n", i, util[i] * 100,
-                st.preemptions);
+        fprintf(out,
+                "  scheduler %-3d      %5.1f %% busy, %" PRIu64 " preemptions (%" PRIu64
+                " signals refused), %" PRIu64 " hand-offs\n",
+                i, util[i] * 100, st.preemptions, st.preempt_refused, st.handoffs);
     }
     fprintf(out, "load_successes_per_s %.1f\n", successes);
 }
