@@ -120,7 +120,7 @@ static void push_queue(lv__runq *q, lv_proc *p)
 
 void lv__sched_push_local(lv__sched *s, lv_proc *p)
 {
-    push_queue(&s->runq, p);
+    push_queue(s->firing_timers ? &s->timerq : &s->runq, p);
 }
 
 static lv_proc *pop_queue(lv__runq *q)
@@ -135,10 +135,14 @@ static lv_proc *pop_queue(lv__runq *q)
 }
 
 /* Woken processes go before preempted ones: an interactive process beats a spinner that has
- * used its share, as CFS does. */
+ * used its share, as CFS does. Among the woken, those a message woke (a click, a reply) go
+ * before those a timer woke: a thousand clocks due in the same millisecond do not hold a click
+ * back for their whole burst. */
 static lv_proc *pop_local(lv__sched *s)
 {
     lv_proc *p = pop_queue(&s->runq);
+    if (p == NULL)
+        p = pop_queue(&s->timerq);
     return p ? p : pop_queue(&s->yieldq);
 }
 
@@ -246,6 +250,8 @@ static void balance(lv__sched *s)
     size_t waiting = 0;
     for (lv_proc *p = s->runq.head; p && waiting < 2; p = p->runq_next)
         waiting++;
+    for (lv_proc *p = s->timerq.head; p && waiting < 2; p = p->runq_next)
+        waiting++;
     for (lv_proc *p = s->yieldq.head; p && waiting < 2; p = p->runq_next)
         waiting++;
     if (waiting < 2)
@@ -258,7 +264,10 @@ static void balance(lv__sched *s)
         n++;
     for (lv_proc *p = s->runq.head; p && n < 256; p = p->runq_next)
         n++;
+    for (lv_proc *p = s->timerq.head; p && n < 256; p = p->runq_next)
+        n++;
     size_t moved = share_queue(&s->yieldq, to, n / 2); /* the CPU-bound ones first */
+    moved += share_queue(&s->timerq, to, n / 2 - moved);
     moved += share_queue(&s->runq, to, n / 2 - moved);
     if (moved)
         lv__sched_wake(to);
@@ -444,6 +453,9 @@ static void proc_entry(lv__transfer t)
     lv__proc_end(LV_REASON_NORMAL);
 }
 
+/* How long a burst of dispatches may keep the scheduler from its event loop. */
+#define POLL_EVERY_NS 200000u
+
 /* Runs everything runnable now; returns the number of dispatches. */
 static size_t run_ready(lv__sched *s)
 {
@@ -453,15 +465,18 @@ static size_t run_ready(lv__sched *s)
     lv__timers_fire(s, lv__sched_now_ms(s));
     balance(s);
     lv_proc *p;
-    uint64_t now = lv__now_ns();
+    uint64_t now = lv__now_ns(), polled = now;
+    bool threaded = s->receiver != NULL && s->rt->cfg.schedulers > 0;
     while (!atomic_load_explicit(&s->stop, memory_order_relaxed) && (p = pop_local(s)) != NULL) {
         s->yielded = false;
         now = lv__proc_run(s, p, now);
         n++;
         if (tls_sched != s)
             return n; /* this thread was moved out of s while p ran; s runs elsewhere now */
-        if (s->yielded && s->receiver != NULL && s->rt->cfg.schedulers > 0) {
-            /* a process was preempted: let waiting sockets and timers in before it resumes */
+        /* a process was preempted, or a burst of short dispatches has kept the loop from its
+         * sockets for a while: let waiting sockets and timers in before going on */
+        if (threaded && (s->yielded || now - polled >= POLL_EVERY_NS)) {
+            polled = now;
             h2o_evloop_run(s->loop, 0);
             drain_remote(s);
             lv__answer_queries(s);
@@ -511,7 +526,8 @@ lv__sched *lv__sched_run(lv__sched *s)
         int64_t wait = lv__timers_next_ms(s, now);
         atomic_store_explicit(&s->next_timer_ms, wait < 0 ? 0 : now + (uint64_t)wait, memory_order_relaxed);
         atomic_store(&s->sleeping, 1);
-        if (atomic_load(&s->remote) != NULL || atomic_load(&s->returned) != NULL || s->runq.head != NULL)
+        if (atomic_load(&s->remote) != NULL || atomic_load(&s->returned) != NULL || s->runq.head != NULL ||
+            s->timerq.head != NULL)
             wait = 0;
         if (wait < 0 || wait > 1000)
             wait = 1000;
