@@ -145,7 +145,7 @@ void lv_rt_run_until_idle(lv_rt *rt)
     lv__enter_caller_thread(s);
     for (int rounds = 0; rounds < 1000000; rounds++) {
         lv__sched_run_ready(s);
-        if (s->runq.head == NULL && s->timerq.head == NULL && atomic_load(&s->remote) == NULL)
+        if (s->runq.head == NULL && atomic_load(&s->remote) == NULL)
             break;
     }
     if (saved)

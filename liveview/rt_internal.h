@@ -176,9 +176,7 @@ struct lv__sched {
     void *loop; /* h2o_loop_t* */
     void *queue, *receiver;
     lv__runq runq;             /* new and woken processes: served first */
-    lv__runq timerq;           /* woken by a timer: served after those a message woke */
     lv__runq yieldq;           /* preempted processes: served when nothing woke up */
-    bool firing_timers;        /* lv__timers_fire is running: what it wakes goes to timerq */
     bool yielded;              /* the last dispatch ended in a preemption */
     _Atomic(lv_proc *) remote; /* other threads push runnable processes here (LIFO) */
     _Atomic int sleeping;

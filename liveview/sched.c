@@ -120,7 +120,7 @@ static void push_queue(lv__runq *q, lv_proc *p)
 
 void lv__sched_push_local(lv__sched *s, lv_proc *p)
 {
-    push_queue(s->firing_timers ? &s->timerq : &s->runq, p);
+    push_queue(&s->runq, p);
 }
 
 static lv_proc *pop_queue(lv__runq *q)
@@ -135,14 +135,10 @@ static lv_proc *pop_queue(lv__runq *q)
 }
 
 /* Woken processes go before preempted ones: an interactive process beats a spinner that has
- * used its share, as CFS does. Among the woken, those a message woke (a click, a reply) go
- * before those a timer woke: a thousand clocks due in the same millisecond do not hold a click
- * back for their whole burst. */
+ * used its share, as CFS does. */
 static lv_proc *pop_local(lv__sched *s)
 {
     lv_proc *p = pop_queue(&s->runq);
-    if (p == NULL)
-        p = pop_queue(&s->timerq);
     return p ? p : pop_queue(&s->yieldq);
 }
 
@@ -250,8 +246,6 @@ static void balance(lv__sched *s)
     size_t waiting = 0;
     for (lv_proc *p = s->runq.head; p && waiting < 2; p = p->runq_next)
         waiting++;
-    for (lv_proc *p = s->timerq.head; p && waiting < 2; p = p->runq_next)
-        waiting++;
     for (lv_proc *p = s->yieldq.head; p && waiting < 2; p = p->runq_next)
         waiting++;
     if (waiting < 2)
@@ -264,10 +258,7 @@ static void balance(lv__sched *s)
         n++;
     for (lv_proc *p = s->runq.head; p && n < 256; p = p->runq_next)
         n++;
-    for (lv_proc *p = s->timerq.head; p && n < 256; p = p->runq_next)
-        n++;
     size_t moved = share_queue(&s->yieldq, to, n / 2); /* the CPU-bound ones first */
-    moved += share_queue(&s->timerq, to, n / 2 - moved);
     moved += share_queue(&s->runq, to, n / 2 - moved);
     if (moved)
         lv__sched_wake(to);
@@ -526,8 +517,7 @@ lv__sched *lv__sched_run(lv__sched *s)
         int64_t wait = lv__timers_next_ms(s, now);
         atomic_store_explicit(&s->next_timer_ms, wait < 0 ? 0 : now + (uint64_t)wait, memory_order_relaxed);
         atomic_store(&s->sleeping, 1);
-        if (atomic_load(&s->remote) != NULL || atomic_load(&s->returned) != NULL || s->runq.head != NULL ||
-            s->timerq.head != NULL)
+        if (atomic_load(&s->remote) != NULL || atomic_load(&s->returned) != NULL || s->runq.head != NULL)
             wait = 0;
         if (wait < 0 || wait > 1000)
             wait = 1000;

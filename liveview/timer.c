@@ -117,10 +117,8 @@ static void fire(lv__sched *s, lv__timer *t)
 
 void lv__timers_fire(lv__sched *s, uint64_t now)
 {
-    s->firing_timers = true; /* what they wake waits behind what messages woke (sched.c) */
     if (s->ntimers == 0) {
         s->wheel_now = now;
-        s->firing_timers = false;
         return;
     }
     uint64_t from = s->wheel_now + 1;
@@ -136,7 +134,6 @@ void lv__timers_fire(lv__sched *s, uint64_t now)
         }
     }
     s->wheel_now = now;
-    s->firing_timers = false;
 }
 
 int64_t lv__timers_next_ms(lv__sched *s, uint64_t now)
