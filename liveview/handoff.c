@@ -10,11 +10,9 @@
  * (lv__proc_go_home); then the thread waits as a spare. Threads are never ended before the
  * runtime is: a process may have cached an address in its old thread's TLS (errno). */
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -136,12 +134,6 @@ char lv__thread_state(int tid)
     return end && end[1] == ' ' ? end[2] : '?';
 }
 
-static void signal_thread(int tid)
-{
-    if (tid > 0)
-        syscall(SYS_tgkill, getpid(), tid, SIGURG);
-}
-
 static size_t count_exiles_locked(lv_rt *rt)
 {
     size_t n = 0;
@@ -216,7 +208,7 @@ bool lv__handoff_check(lv_rt *rt, lv__sched *s, uint64_t ran_ns)
             return false;
         }
     }
-    signal_thread(s->tid); /* also wakes it from a blocking call: the handler runs there */
+    lv__preempt_signal(s); /* also wakes it from a blocking call: the handler runs there */
     return false;
 }
 
@@ -235,7 +227,7 @@ void lv__handoff_prod_exiles(lv_rt *rt)
     pthread_mutex_lock(&rt->threads_lock);
     for (lv__sched *x = rt->exiles; x; x = x->next_exile)
         if (__atomic_load_n(&x->current, __ATOMIC_RELAXED) != NULL && lv__thread_state(x->tid) == 'R')
-            signal_thread(x->tid);
+            lv__preempt_signal(x);
     pthread_mutex_unlock(&rt->threads_lock);
 }
 

@@ -239,25 +239,25 @@ static size_t share_queue(lv__runq *q, lv__sched *to, size_t want)
     return moved;
 }
 
+/* Processes waiting to run here, counted up to max. */
+static size_t count_waiting(const lv__sched *s, size_t max)
+{
+    size_t n = 0;
+    for (const lv_proc *p = s->yieldq.head; p && n < max; p = p->runq_next)
+        n++;
+    for (const lv_proc *p = s->runq.head; p && n < max; p = p->runq_next)
+        n++;
+    return n;
+}
+
 static void balance(lv__sched *s)
 {
-    if (s->rt->nsched < 2 || s->rt->cfg.schedulers == 0 || s->exiled)
-        return;
-    size_t waiting = 0;
-    for (lv_proc *p = s->runq.head; p && waiting < 2; p = p->runq_next)
-        waiting++;
-    for (lv_proc *p = s->yieldq.head; p && waiting < 2; p = p->runq_next)
-        waiting++;
-    if (waiting < 2)
+    if (s->rt->nsched < 2 || s->rt->cfg.schedulers == 0 || s->exiled || count_waiting(s, 2) < 2)
         return;
     lv__sched *to = idle_peer(s);
     if (to == NULL)
         return;
-    size_t n = 0; /* counted up to a bound: a long queue is shared over several rounds */
-    for (lv_proc *p = s->yieldq.head; p && n < 256; p = p->runq_next)
-        n++;
-    for (lv_proc *p = s->runq.head; p && n < 256; p = p->runq_next)
-        n++;
+    size_t n = count_waiting(s, 256); /* bounded: a long queue is shared over several rounds */
     size_t moved = share_queue(&s->yieldq, to, n / 2); /* the CPU-bound ones first */
     moved += share_queue(&s->runq, to, n / 2 - moved);
     if (moved)
