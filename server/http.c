@@ -25,7 +25,7 @@ typedef struct lv_server_thread {
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *listener;
     int fd;
-    lv_ws_timeouts ws_timeouts;
+    lv_ws_loop ws;
 } lv_server_thread;
 
 typedef struct {
@@ -256,9 +256,9 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     }
 }
 
-lv_ws_timeouts *lv_server_ws_timeouts(h2o_context_t *ctx)
+lv_ws_loop *lv_server_ws_loop(h2o_context_t *ctx)
 {
-    return &H2O_STRUCT_FROM_MEMBER(lv_server_thread, ctx, ctx)->ws_timeouts;
+    return &H2O_STRUCT_FROM_MEMBER(lv_server_thread, ctx, ctx)->ws;
 }
 
 /* Runs on each scheduler thread before its loop starts. */
@@ -268,8 +268,8 @@ static void thread_start(void *ctx, int index, void *loop)
     lv_server_thread *t = &srv->threads[index];
     t->srv = srv;
     h2o_context_init(&t->ctx, loop, &srv->globalconf);
-    h2o_timeout_init(loop, &t->ws_timeouts.idle, (uint64_t)srv->cfg.idle_timeout_s * 1000);
-    h2o_timeout_init(loop, &t->ws_timeouts.linger, LV_WS_CLOSE_LINGER_MS);
+    if (lv_ws_loop_init(&t->ws, srv, loop) != 0)
+        exit(1); /* at start, before any connection: nothing to serve WebSockets with */
     t->accept_ctx.ctx = &t->ctx;
     t->accept_ctx.hosts = srv->globalconf.hosts;
     t->listener = h2o_evloop_socket_create(loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);

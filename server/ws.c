@@ -1,48 +1,60 @@
-/* WebSocket transport over h2o's upgraded socket, framed by server/ws_frame.c: no buffer is held
- * while a connection is idle (h2o frees an empty input buffer; outgoing buffers are freed after
- * each write). Each connection feeds an lv_socket and implements its send/close. It also ends
- * connections: idle ones (--idle-timeout, one h2o timeout list per thread, O(1) per frame), ones
- * that do not read (a bounded out queue), and closes with a close frame the client gets to read. */
+/* WebSocket connections after the handshake, on their bare descriptors: each thread's connections
+ * sit in one epoll set of their own (lv_ws_loop), which h2o's loop watches as one descriptor, so
+ * an idle session costs this file's ws_conn and nothing of h2o's (its socket object is 224 bytes).
+ * Input is read into the thread's one buffer and parsed there (server/ws_frame.c); only a partial
+ * frame is kept, per connection, until its rest comes. Frames are written straight to the socket,
+ * header and payload in one writev; only what the kernel does not take is queued, bounded. Each
+ * connection feeds an lv_socket and implements its send/close. It also ends connections: idle
+ * ones (--idle-timeout, one h2o timeout list per thread, O(1) per read), ones that do not read
+ * (the bounded queue), and closes with a close frame the client gets to read. */
+#include <errno.h>
 #include <netdb.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "server/server.h"
 
-#include <h2o/http1.h>
 #include "server/ws_frame.h"
 
 #define MAX_OUT_QUEUE ((size_t)4 << 20) /* a client that reads nothing is cut off past this */
+#define LV_WS_READ_CHUNK (64 * 1024)
+#define EVENTS_PER_WAIT 256 /* more stay ready: h2o's loop calls on_events again */
+#define READS_PER_EVENT 4   /* a flooding client yields to the others after this many chunks */
 
-/* Output of a connection that is writing: allocated by the first frame queued, freed once the
- * last write completed with nothing queued behind it. */
+/* What the kernel did not take yet: allocated when a write falls short, freed once all is sent. */
 struct ws_out {
-    lv_buf pending;  /* frames queued while a write is in flight */
-    lv_buf inflight; /* the buffer h2o is writing */
+    lv_buf queued;
+    size_t sent; /* bytes of `queued` already written */
 };
 
 typedef struct ws_conn {
-    h2o_socket_t *sock;
-    lv_server *srv;
+    lv_ws_loop *wl;
     lv_socket *lsock;
+    union {
+        struct ws_out *out;    /* NULL while everything was written: idle connections */
+        struct ws_conn *next_ended; /* after teardown, in wl->ended */
+    };
+    char *partial;        /* the start of a frame whose rest has not come; NULL when none */
+    uint32_t partial_len;
+    int fd;
     lv_ws_parser parser;
-    struct ws_out *out; /* NULL while nothing is queued or being written: idle connections */
-    bool writing;
     bool closing;      /* a close frame is queued: input is drained until the client's close frame */
     bool peer_closed;  /* the client's close frame came: close the socket once ours is written */
     bool parse_failed; /* after a bad frame, input is dropped unparsed */
+    bool broken;       /* a write failed: nothing more is sent; the next read ends the connection */
+    bool want_out;     /* EPOLLOUT is in the interest set */
     bool dead;
-    bool in_read; /* inside on_read: teardown leaves the free to it */
-    lv_ws_timeouts *timeouts;  /* this thread's */
     h2o_timeout_entry_t timer; /* idle timeout while open, close linger while closing */
 } ws_conn;
 
 /* One per connection, held for its whole life: see tests/bench/RESULTS.md. */
 _Static_assert(sizeof(ws_conn) <= 120, "ws_conn grew: an idle session costs more");
 
-static void conn_flush(ws_conn *c);
 static void conn_close(ws_conn *c, uint16_t code, const char *reason);
 static void conn_teardown(ws_conn *c);
 
@@ -60,7 +72,7 @@ static void on_timer(h2o_timeout_entry_t *entry)
         return;
     }
     fprintf(stderr, "[salamander] %s: nothing received for %u s: closed (idle timeout)\n", peer(c),
-            c->srv->cfg.idle_timeout_s);
+            c->wl->srv->cfg.idle_timeout_s);
     conn_close(c, 1001, "idle timeout"); /* 1001: a live client reconnects */
 }
 
@@ -70,18 +82,26 @@ static void timer_restart(ws_conn *c, h2o_timeout_t *list)
 {
     if (h2o_timeout_is_linked(&c->timer))
         h2o_timeout_unlink(&c->timer);
-    if (list != NULL && c->sock != NULL)
-        h2o_timeout_link(h2o_socket_get_loop(c->sock), list, &c->timer);
+    if (list != NULL && !c->dead)
+        h2o_timeout_link(c->wl->loop, list, &c->timer);
 }
 
 static void out_free(ws_conn *c)
 {
     if (c->out == NULL)
         return;
-    lv_buf_free(&c->out->pending);
-    lv_buf_free(&c->out->inflight);
+    lv_buf_free(&c->out->queued);
     free(c->out);
     c->out = NULL;
+}
+
+static void watch_output(ws_conn *c, bool on)
+{
+    if (c->want_out == on || c->fd < 0)
+        return;
+    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c};
+    if (epoll_ctl(c->wl->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+        c->want_out = on;
 }
 
 static void conn_teardown(ws_conn *c)
@@ -91,9 +111,9 @@ static void conn_teardown(ws_conn *c)
     c->dead = true;
     if (h2o_timeout_is_linked(&c->timer))
         h2o_timeout_unlink(&c->timer);
-    if (c->sock) {
-        h2o_socket_close(c->sock);
-        c->sock = NULL;
+    if (c->fd >= 0) {
+        close(c->fd); /* also leaves the epoll set */
+        c->fd = -1;
     }
     if (c->lsock) {
         lv_socket_gone(c->lsock);
@@ -101,76 +121,145 @@ static void conn_teardown(ws_conn *c)
     }
     lv_ws_parser_dispose(&c->parser);
     out_free(c);
-    atomic_fetch_sub(&c->srv->ws_open, 1);
-    if (!c->in_read)
-        free(c);
+    free(c->partial);
+    c->partial = NULL;
+    atomic_fetch_sub(&c->wl->srv->ws_open, 1);
+    /* freed from the loop's next turn, not here: the caller, an event batch or a frame handler up
+     * the stack may still hold c */
+    lv_ws_loop *wl = c->wl;
+    if (wl->ended == NULL)
+        h2o_timeout_link(wl->loop, &wl->reap_timeout, &wl->reap);
+    c->next_ended = wl->ended;
+    wl->ended = c;
 }
 
-static void on_write_done(h2o_socket_t *sock, const char *err)
+static void on_reap(h2o_timeout_entry_t *entry)
 {
-    ws_conn *c = sock->data;
-    c->writing = false;
-    if (err != NULL) {
-        conn_teardown(c);
-        return;
+    lv_ws_loop *wl = H2O_STRUCT_FROM_MEMBER(lv_ws_loop, reap, entry);
+    while (wl->ended != NULL) {
+        ws_conn *c = wl->ended;
+        wl->ended = c->next_ended;
+        free(c);
     }
-    if (c->out->pending.len) {
-        conn_flush(c);
-        return;
-    }
-    out_free(c); /* idle connections hold no buffers */
+}
+
+/* A write failed (the client reset or went away): the connection ends at its next read, which
+ * shutdown guarantees, so the caller (perhaps a view sending through the lv_socket) is not freed
+ * under its feet. */
+static void conn_broken(ws_conn *c)
+{
+    c->broken = true;
+    out_free(c);
+    shutdown(c->fd, SHUT_RDWR);
+    watch_output(c, false);
+}
+
+/* The queue is written out: a close frame among it may end the connection. */
+static void conn_drained(ws_conn *c)
+{
+    out_free(c);
+    watch_output(c, false);
     if (c->closing && c->peer_closed)
         conn_teardown(c);
 }
 
-static void conn_flush(ws_conn *c)
+static void conn_write_queued(ws_conn *c)
 {
-    if (c->writing || c->out == NULL || c->out->pending.len == 0 || c->sock == NULL)
-        return;
     struct ws_out *o = c->out;
-    lv_buf tmp = o->inflight;
-    o->inflight = o->pending;
-    o->pending = tmp;
-    lv_buf_reset(&o->pending);
-    c->writing = true;
-    h2o_iovec_t buf = h2o_iovec_init(o->inflight.data, o->inflight.len);
-    h2o_socket_write(c->sock, &buf, 1, on_write_done);
+    while (o->sent < o->queued.len) {
+        ssize_t n = write(c->fd, o->queued.data + o->sent, o->queued.len - o->sent);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            watch_output(c, true);
+            return;
+        }
+        if (n <= 0) {
+            conn_broken(c);
+            return;
+        }
+        o->sent += (size_t)n;
+    }
+    conn_drained(c);
+}
+
+/* Writes [hdr, data] now, or whatever part the kernel takes, and queues the rest. Returns false
+ * when the connection was torn down. */
+static bool conn_write(ws_conn *c, const uint8_t *hdr, size_t hdr_len, const char *data, size_t len)
+{
+    size_t done = 0, total = hdr_len + len;
+    if (c->out == NULL) { /* nothing queued: straight to the socket, no copy */
+        struct iovec iov[2] = {{(void *)hdr, hdr_len}, {(void *)data, len}};
+        for (;;) {
+            ssize_t n = writev(c->fd, iov, 2);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                conn_broken(c);
+                return true;
+            }
+            done = n < 0 ? 0 : (size_t)n;
+            break;
+        }
+        if (done == total)
+            return true;
+        if ((c->out = calloc(1, sizeof(*c->out))) == NULL) {
+            fprintf(stderr, "[salamander] %s: out of memory queueing a frame: disconnected\n", peer(c));
+            conn_teardown(c);
+            return false;
+        }
+    } else if (c->out->queued.len - c->out->sent + total > MAX_OUT_QUEUE) {
+        /* no close frame: it would queue behind what the client does not read */
+        fprintf(stderr, "[salamander] %s: client is not reading (%zu bytes queued): disconnected\n", peer(c),
+                c->out->queued.len - c->out->sent);
+        conn_teardown(c);
+        return false;
+    }
+    struct ws_out *o = c->out;
+    if (o->sent > 0 && o->sent >= o->queued.len / 2) { /* a slow reader: reuse the sent half */
+        memmove(o->queued.data, o->queued.data + o->sent, o->queued.len - o->sent);
+        o->queued.len -= o->sent;
+        o->sent = 0;
+    }
+    if (done < hdr_len)
+        lv_buf_append(&c->out->queued, hdr + done, hdr_len - done);
+    size_t from = done > hdr_len ? done - hdr_len : 0;
+    lv_buf_append(&c->out->queued, data + from, len - from);
+    if (!lv_buf_ok(&c->out->queued)) {
+        fprintf(stderr, "[salamander] %s: out of memory queueing a frame: disconnected\n", peer(c));
+        conn_teardown(c);
+        return false;
+    }
+    watch_output(c, true);
+    return true;
 }
 
 static void conn_queue(ws_conn *c, int opcode, const char *data, size_t len)
 {
-    if (c->dead || c->closing)
+    if (c->dead || c->closing || c->broken)
         return;
-    if (c->out == NULL && (c->out = calloc(1, sizeof(*c->out))) == NULL) {
-        fprintf(stderr, "[salamander] %s: out of memory queueing a frame: disconnected\n", peer(c));
-        conn_teardown(c);
-        return;
-    }
-    if (c->out->pending.len + len > MAX_OUT_QUEUE) {
-        /* no close frame: it would queue behind what the client does not read */
-        fprintf(stderr, "[salamander] %s: client is not reading (%zu bytes queued): disconnected\n", peer(c),
-                c->out->pending.len + c->out->inflight.len);
-        conn_teardown(c);
-        return;
-    }
     uint8_t hdr[10];
     size_t n = lv_ws_header(hdr, opcode, len);
-    lv_buf_append(&c->out->pending, hdr, n);
-    lv_buf_append(&c->out->pending, data, len);
-    conn_flush(c);
+    conn_write(c, hdr, n, data, len);
 }
 
 static void conn_close(ws_conn *c, uint16_t code, const char *reason)
 {
     if (c->dead || c->closing)
         return;
+    if (c->broken) {
+        conn_teardown(c);
+        return;
+    }
     lv_buf payload = LV_BUF_INIT;
     lv_ws_close_payload(&payload, code, reason);
     conn_queue(c, LV_WS_CLOSE, payload.data, payload.len);
     lv_buf_free(&payload);
+    if (c->dead)
+        return;
     c->closing = true;
-    timer_restart(c, &c->timeouts->linger);
-    if (!c->writing)
+    timer_restart(c, &c->wl->linger);
+    if (c->out == NULL && c->peer_closed) /* written, and the client has closed its side */
         conn_teardown(c);
 }
 
@@ -186,185 +275,178 @@ static void transport_close(void *ctx, uint16_t code, const char *reason)
 
 static const lv_transport_ops ws_ops = {transport_send, transport_close};
 
-/* After our close frame, input is read and dropped until the client's close frame: closing a
+/* Handles the complete messages at the start of in[0..len); returns how many bytes they took.
+ * After our close frame, input is parsed and dropped until the client's close frame: closing a
  * socket with unread input sends a reset, which can make the client lose our close frame. */
-static void drain(ws_conn *c, h2o_socket_t *sock)
+static size_t conn_messages(ws_conn *c, char *in, size_t len)
 {
-    while (!c->dead && !c->parse_failed && sock->input->size) {
+    size_t off = 0;
+    while (!c->dead && !c->parse_failed && off < len) {
         size_t consumed = 0;
         lv_ws_msg msg;
-        int r = lv_ws_parse(&c->parser, sock->input->bytes, sock->input->size, &consumed, &msg);
+        int r = lv_ws_parse(&c->parser, in + off, len - off, &consumed, &msg);
         if (r < 0) {
             c->parse_failed = true;
-            break;
+            if (!c->closing) {
+                fprintf(stderr, "[salamander] %s: bad WebSocket frame: %s\n", peer(c), c->parser.error);
+                conn_close(c, c->parser.close_code, c->parser.error);
+            }
+            return len;
         }
-        h2o_buffer_consume(&sock->input, consumed);
         if (r == 0)
-            break;
-        bool close = msg.opcode == LV_WS_CLOSE;
-        lv_ws_msg_done(&c->parser);
-        if (close) {
+            return off + consumed;
+        if (!c->closing) {
+            switch (msg.opcode) {
+            case LV_WS_TEXT: lv_socket_frame(c->lsock, msg.data, msg.len); break;
+            case LV_WS_BINARY:
+                fprintf(stderr, "[salamander] %s: binary frame ignored (uploads are not supported)\n", peer(c));
+                break;
+            case LV_WS_PING: conn_queue(c, LV_WS_PONG, msg.data, msg.len); break;
+            case LV_WS_CLOSE:
+                c->peer_closed = true;
+                conn_close(c, 1000, "");
+                break;
+            default: break;
+            }
+        } else if (msg.opcode == LV_WS_CLOSE) {
             c->peer_closed = true;
-            if (!c->writing)
+            if (c->out == NULL)
                 conn_teardown(c);
         }
-    }
-    if (!c->dead && c->parse_failed)
-        h2o_buffer_consume(&sock->input, sock->input->size);
-}
-
-static void on_read(h2o_socket_t *sock, const char *err)
-{
-    ws_conn *c = sock->data;
-    if (err != NULL) {
-        conn_teardown(c);
-        return;
-    }
-    c->in_read = true;
-    if (!c->closing)
-        timer_restart(c, c->srv->cfg.idle_timeout_s ? &c->timeouts->idle : NULL);
-    while (!c->dead && !c->closing && c->sock && sock->input->size) {
-        size_t consumed = 0;
-        lv_ws_msg msg;
-        int r = lv_ws_parse(&c->parser, sock->input->bytes, sock->input->size, &consumed, &msg);
-        if (r < 0) {
-            fprintf(stderr, "[salamander] %s: bad WebSocket frame: %s\n", peer(c), c->parser.error);
-            h2o_buffer_consume(&sock->input, sock->input->size);
-            c->parse_failed = true;
-            conn_close(c, c->parser.close_code, c->parser.error);
-            break;
-        }
-        if (r == 0) {
-            h2o_buffer_consume(&sock->input, consumed);
-            break;
-        }
-        switch (msg.opcode) {
-        case LV_WS_TEXT: lv_socket_frame(c->lsock, msg.data, msg.len); break;
-        case LV_WS_BINARY:
-            fprintf(stderr, "[salamander] %s: binary frame ignored (uploads are not supported)\n", peer(c));
-            break;
-        case LV_WS_PING: conn_queue(c, LV_WS_PONG, msg.data, msg.len); break;
-        case LV_WS_CLOSE:
-            c->peer_closed = true;
-            conn_close(c, 1000, "");
-            break;
-        default: break;
-        }
         if (c->dead)
-            break;
+            return len;
         lv_ws_msg_done(&c->parser);
-        if (c->sock)
-            h2o_buffer_consume(&sock->input, consumed);
+        off += consumed;
     }
-    if (!c->dead && c->closing && c->sock) /* e.g. the rest of a flood after the 1008 close */
-        drain(c, sock);
-    c->in_read = false;
-    if (c->dead)
-        free(c);
+    return c->parse_failed ? len : off;
 }
 
-static void on_upgrade_complete(void *data, h2o_socket_t *sock, size_t reqsize)
+/* New input: parsed where it lies (the thread's read buffer) unless a partial frame waits for it;
+ * what is left of it, the start of a frame, is kept. */
+static void conn_input(ws_conn *c, char *data, size_t len)
 {
-    ws_conn *c = data;
-    if (sock == NULL) {
-        atomic_fetch_sub(&c->srv->ws_open, 1);
-        free(c);
+    if (!c->closing)
+        timer_restart(c, c->wl->srv->cfg.idle_timeout_s ? &c->wl->idle : NULL);
+    char *owned = NULL;
+    if (c->partial != NULL) {
+        if ((owned = realloc(c->partial, (size_t)c->partial_len + len)) == NULL) {
+            fprintf(stderr, "[salamander] %s: out of memory reading a frame: disconnected\n", peer(c));
+            conn_teardown(c);
+            return;
+        }
+        memcpy(owned + c->partial_len, data, len);
+        len += c->partial_len;
+        data = owned;
+        c->partial = NULL;
+        c->partial_len = 0;
+    }
+    size_t used = conn_messages(c, data, len);
+    if (!c->dead && used < len) { /* the parser bounds a frame (--max-frame), so this is bounded */
+        size_t rest = len - used;
+        char *keep = owned ? owned : malloc(rest);
+        if (keep == NULL) {
+            fprintf(stderr, "[salamander] %s: out of memory reading a frame: disconnected\n", peer(c));
+            conn_teardown(c);
+            return;
+        }
+        memmove(keep, data + used, rest);
+        c->partial = keep;
+        c->partial_len = (uint32_t)rest;
         return;
     }
-    c->sock = sock;
-    sock->data = c;
-    h2o_buffer_consume(&sock->input, reqsize);
+    free(owned);
+}
+
+static void conn_read(ws_conn *c)
+{
+    char *buf = c->wl->rbuf;
+    for (int i = 0; i < READS_PER_EVENT && !c->dead; i++) {
+        ssize_t n = read(c->fd, buf, LV_WS_READ_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0 || c->broken) { /* the client went away, or we can no longer write to it */
+            conn_teardown(c);
+            return;
+        }
+        conn_input(c, buf, (size_t)n);
+        if (n < LV_WS_READ_CHUNK)
+            return;
+    }
+}
+
+static void on_events(h2o_socket_t *watcher, const char *err)
+{
+    lv_ws_loop *wl = watcher->data;
+    if (err != NULL)
+        return;
+    struct epoll_event ev[EVENTS_PER_WAIT];
+    int n = epoll_wait(wl->epfd, ev, EVENTS_PER_WAIT, 0);
+    for (int i = 0; i < n; i++) {
+        ws_conn *c = ev[i].data.ptr;
+        if (!c->dead && (ev[i].events & EPOLLOUT) && c->out != NULL && !c->broken)
+            conn_write_queued(c);
+        if (!c->dead && (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+            conn_read(c);
+    }
+}
+
+int lv_ws_loop_init(lv_ws_loop *wl, lv_server *srv, h2o_loop_t *loop)
+{
+    memset(wl, 0, sizeof(*wl));
+    wl->srv = srv;
+    wl->loop = loop;
+    h2o_timeout_init(loop, &wl->idle, (uint64_t)srv->cfg.idle_timeout_s * 1000);
+    h2o_timeout_init(loop, &wl->linger, LV_WS_CLOSE_LINGER_MS);
+    h2o_timeout_init(loop, &wl->reap_timeout, 0);
+    wl->reap.cb = on_reap;
+    wl->epfd = epoll_create1(EPOLL_CLOEXEC);
+    wl->rbuf = malloc(LV_WS_READ_CHUNK);
+    if (wl->epfd < 0 || wl->rbuf == NULL) {
+        fprintf(stderr, "salamander: cannot set up the WebSocket loop: %s\n", strerror(errno));
+        return -1;
+    }
+    wl->watcher = h2o_evloop_socket_create(loop, wl->epfd, H2O_SOCKET_FLAG_DONT_READ);
+    wl->watcher->data = wl;
+    h2o_socket_read_start(wl->watcher, on_events);
+    return 0;
+}
+
+void lv_ws_conn_adopt(lv_ws_loop *wl, h2o_socket_t *sock, size_t reqsize)
+{
+    ws_conn *c = calloc(1, sizeof(*c));
+    h2o_socket_export_t info;
+    if (c == NULL || h2o_socket_export(sock, &info) != 0) {
+        fprintf(stderr, "[salamander] cannot take over a WebSocket (out of memory): closed\n");
+        free(c);
+        h2o_socket_close(sock);
+        atomic_fetch_sub(&wl->srv->ws_open, 1);
+        return;
+    }
+    c->wl = wl;
+    c->fd = info.fd;
+    lv_ws_parser_init(&c->parser, wl->srv->cfg.max_frame);
+    c->timer.cb = on_timer;
     /* getpeername(2) rather than h2o_socket_getpeername, which keeps a malloc'd copy per socket */
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     char host[48] = "?", port[8] = "?", addr[64];
-    if (getpeername(h2o_socket_get_fd(sock), (struct sockaddr *)&ss, &len) == 0)
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0)
         getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port, sizeof(port),
                     NI_NUMERICHOST | NI_NUMERICSERV);
     snprintf(addr, sizeof(addr), "%s:%s", host, port);
-    c->lsock = lv_socket_open(&c->srv->endpoint, &ws_ops, c, addr);
-    if (c->lsock == NULL) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if ((c->lsock = lv_socket_open(&wl->srv->endpoint, &ws_ops, c, addr)) == NULL ||
+        epoll_ctl(wl->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        h2o_buffer_dispose(&info.input);
         conn_teardown(c);
         return;
     }
-    c->timer.cb = on_timer;
-    if (c->srv->cfg.idle_timeout_s)
-        timer_restart(c, &c->timeouts->idle);
-    h2o_socket_read_start(sock, on_read);
-    if (sock->input->size)
-        on_read(sock, NULL);
-}
-
-static h2o_iovec_t header_value_by_name(h2o_req_t *req, const char *name)
-{
-    ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
-    return i < 0 ? h2o_iovec_init(NULL, 0) : req->headers.entries[i].value;
-}
-
-static int bad_request(h2o_req_t *req, int status, const char *reason, const char *msg)
-{
-    req->res.status = status;
-    req->res.reason = reason;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   H2O_STRLIT("text/plain; charset=utf-8"));
-    h2o_send_inline(req, msg, strlen(msg));
-    return 0;
-}
-
-/* Same origin (scheme://Host of this request), or listed with --allow-origin. Clients that send
- * no Origin (load generators, native apps) are not browsers and cannot be tricked by a page. */
-bool lv_server_origin_allowed(lv_server *srv, h2o_req_t *req, h2o_iovec_t origin)
-{
-    const char *sep = memchr(origin.base, ':', origin.len);
-    if (sep && origin.base + origin.len - sep > 3 && memcmp(sep, "://", 3) == 0) {
-        const char *host = sep + 3;
-        size_t host_len = (size_t)(origin.base + origin.len - host);
-        if (host_len == req->authority.len && memcmp(host, req->authority.base, host_len) == 0)
-            return true;
-    }
-    for (const char *p = srv->cfg.allow_origins; *p;) {
-        size_t n = strcspn(p, ",");
-        if (n == origin.len && memcmp(p, origin.base, n) == 0)
-            return true;
-        p += n + (p[n] == ',');
-    }
-    return false;
-}
-
-int lv_server_ws_upgrade(lv_server *srv, h2o_req_t *req)
-{
-    h2o_iovec_t upgrade = req->upgrade; /* h2o moves the Upgrade header here */
-    h2o_iovec_t key = header_value_by_name(req, "sec-websocket-key");
-    if (req->version >= 0x200 || upgrade.base == NULL ||
-        !h2o_lcstris(upgrade.base, upgrade.len, H2O_STRLIT("websocket")))
-        return bad_request(req, 400, "Bad Request", "expected a WebSocket upgrade\n");
-    if (key.base == NULL || key.len != 24)
-        return bad_request(req, 400, "Bad Request", "missing or malformed Sec-WebSocket-Key\n");
-    h2o_iovec_t origin = header_value_by_name(req, "origin");
-    if (origin.base != NULL && !lv_server_origin_allowed(srv, req, origin)) {
-        fprintf(stderr, "[salamander] WebSocket upgrade from foreign origin %.*s refused\n", (int)origin.len,
-                origin.base);
-        return bad_request(req, 403, "Forbidden", "origin not allowed\n");
-    }
-    if (srv->max_sessions && atomic_load(&srv->ws_open) >= srv->max_sessions) {
-        fprintf(stderr, "[salamander] session capacity (%zu) reached: upgrade refused\n", srv->max_sessions);
-        return bad_request(req, 503, "Service Unavailable", "session capacity reached\n");
-    }
-    char *accept = h2o_mem_alloc_pool(&req->pool, 29);
-    if (lv_ws_accept_key(key.base, key.len, accept) != 0)
-        return bad_request(req, 400, "Bad Request", "malformed Sec-WebSocket-Key\n");
-    ws_conn *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return bad_request(req, 503, "Service Unavailable", "out of memory\n");
-    c->srv = srv;
-    c->timeouts = lv_server_ws_timeouts(req->conn->ctx);
-    lv_ws_parser_init(&c->parser, srv->cfg.max_frame);
-    atomic_fetch_add(&srv->ws_open, 1);
-    req->res.status = 101;
-    req->res.reason = "Switching Protocols";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_UPGRADE, NULL, H2O_STRLIT("websocket"));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("sec-websocket-accept"), 0, NULL, accept,
-                          strlen(accept));
-    h2o_http1_upgrade(req, NULL, 0, on_upgrade_complete, c);
-    return 0;
+    if (wl->srv->cfg.idle_timeout_s)
+        timer_restart(c, &wl->idle);
+    /* bytes the client sent right behind its request (its first frames) */
+    if (info.input->size > reqsize)
+        conn_input(c, info.input->bytes + reqsize, info.input->size - reqsize);
+    h2o_buffer_dispose(&info.input);
 }

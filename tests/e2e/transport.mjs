@@ -29,6 +29,57 @@ function rssKiB(pid) {
   return import('node:fs').then(fs => Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]));
 }
 
+// A client frame as RFC 6455 wants it: FIN, opcode, masked payload.
+function maskedFrame(opcode, text) {
+  const payload = Buffer.from(text);
+  const n = payload.length;
+  const head = n < 126 ? Buffer.from([0x80 | opcode, 0x80 | n])
+    : n < 65536 ? Buffer.from([0x80 | opcode, 0x80 | 126, n >> 8, n & 255])
+    : Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | 127, 0, 0, 0, 0]), Buffer.from([n >>> 24, (n >> 16) & 255, (n >> 8) & 255, n & 255])]);
+  const mask = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+  const body = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) body[i] = payload[i] ^ mask[i & 3];
+  return Buffer.concat([head, mask, body]);
+}
+
+// Server frames out of a byte stream that starts with the 101 response (unmasked, unfragmented
+// frames: what Salamander sends).
+function frameReader(sock) {
+  let buf = Buffer.alloc(0), head = true;
+  const frames = [];
+  let wake = null;
+  sock.on('data', d => {
+    buf = Buffer.concat([buf, d]);
+    if (head) {
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      frames.push({ opcode: -1, text: buf.subarray(0, end).toString() });
+      buf = buf.subarray(end + 4);
+      head = false;
+    }
+    for (;;) {
+      if (buf.length < 2) break;
+      let len = buf[1] & 127, off = 2;
+      if (len === 126) { if (buf.length < 4) break; len = buf.readUInt16BE(2); off = 4; }
+      else if (len === 127) { if (buf.length < 10) break; len = Number(buf.readBigUInt64BE(2)); off = 10; }
+      if (buf.length < off + len) break;
+      frames.push({ opcode: buf[0] & 15, text: buf.subarray(off, off + len).toString() });
+      buf = buf.subarray(off + len);
+    }
+    if (wake) wake();
+  });
+  // resolves with the first frame (from now on) whose text matches re, or null after ms
+  return async (re, ms = 3000) => {
+    const t0 = Date.now();
+    for (;;) {
+      const i = frames.findIndex(f => re.test(f.text));
+      if (i >= 0) return frames.splice(i, 1)[0];
+      if (Date.now() - t0 > ms) return null;
+      await new Promise(r => { wake = r; setTimeout(r, 50); });
+    }
+  };
+}
+
 export async function transportSuite({ test, assert, startServer, stopServer, freePort, WebSocket, sleep, setPass }) {
   {
     const port = await freePort();
@@ -102,6 +153,52 @@ export async function transportSuite({ test, assert, startServer, stopServer, fr
       assert((await fetch(base + '/thermostat')).ok, 'pages are still served');
       assert(peak - before < 64 * 1024, `RSS grew by ${peak - before} KiB`);
       reader.close();
+    });
+    await stopServer(server);
+  }
+  {
+    const port = await freePort();
+    const server = await startServer(port, { name: 'transport', flags: [] });
+    setPass({ client: { name: 'transport' }, port, base: `http://127.0.0.1:${port}`, server });
+    const base = `http://127.0.0.1:${port}`;
+    await test('frames however TCP cuts them: behind the upgrade request, byte by byte, larger than a read', async () => {
+      const net = await import('node:net');
+      const page = await (await fetch(base + '/thermostat')).text();
+      const csrf = page.match(/name="csrf-token" content="([^"]+)"/)[1];
+      const [, id, session, stat] = page.match(/<div id="([^"]+)" data-phx-main data-phx-session="([^"]+)" data-phx-static="([^"]+)"/);
+      const sock = net.connect(port, '127.0.0.1');
+      await new Promise((resolve, reject) => { sock.on('connect', resolve); sock.on('error', reject); });
+      const next = frameReader(sock);
+      const join = JSON.stringify(['1', '1', `lv:${id}`, 'phx_join',
+        { url: base + '/thermostat', params: { _csrf_token: csrf, _mounts: 0 }, session, static: stat }]);
+      // the join frame in the same write as the upgrade request
+      sock.write(Buffer.concat([Buffer.from('GET /live/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+        'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+        'Sec-WebSocket-Version: 13\r\n\r\n'), maskedFrame(1, join)]));
+      const status = await next(/^HTTP\/1\.1 /);
+      assert(status && /^HTTP\/1\.1 101/.test(status.text), `upgrade: ${status && status.text}`);
+      const joined = await next(/"phx_reply"/);
+      assert(joined && JSON.parse(joined.text)[4].status === 'ok', `join: ${joined && joined.text.slice(0, 200)}`);
+      // a click, one byte per write
+      const click = maskedFrame(1, JSON.stringify(['1', '2', `lv:${id}`, 'event', { type: 'click', event: 'inc', value: {} }]));
+      for (const b of click) { sock.write(Buffer.from([b])); await sleep(2); }
+      const clicked = await next(/^\["1","2"/);
+      assert(clicked && /"status":"ok"/.test(clicked.text), `click: ${clicked && clicked.text.slice(0, 200)}`);
+      // a 300 KB message (several reads), sent in 7 KB pieces: answered, the session lives on
+      const big = maskedFrame(1, JSON.stringify(['1', '3', `lv:${id}`, 'event', { type: 'click', event: 'inc', value: { pad: 'x'.repeat(300000) } }]));
+      for (let o = 0; o < big.length; o += 7000) { sock.write(big.subarray(o, o + 7000)); await sleep(1); }
+      const bigReply = await next(/^\["1","3"/);
+      assert(bigReply && /"status":"ok"/.test(bigReply.text), `big message: ${bigReply && bigReply.text.slice(0, 200)}`);
+      // two frames in one write
+      sock.write(Buffer.concat([maskedFrame(1, JSON.stringify([null, '4', 'phoenix', 'heartbeat', {}])),
+        maskedFrame(1, JSON.stringify([null, '5', 'phoenix', 'heartbeat', {}]))]));
+      assert(await next(/^\[null,"4"/) && await next(/^\[null,"5"/), 'both heartbeats answered');
+      // a close frame is answered with one, then the server closes
+      const ended = new Promise(resolve => sock.on('close', resolve));
+      sock.write(maskedFrame(8, ''));
+      const closeFrame = await next(/^/);
+      assert(closeFrame && closeFrame.opcode === 8, `close answered: ${JSON.stringify(closeFrame)}`);
+      assert(await Promise.race([ended.then(() => true), sleep(3000).then(() => false)]), 'the server did not close the socket');
     });
     await stopServer(server);
   }
