@@ -818,7 +818,8 @@ static void channel_init(void *state, void *arg)
     *a->view = v;
     adopt_session(v, a->session_json);
     lv_proc *p = lv__current_proc();
-    p->pinned = true; /* it writes to its socket, which belongs to this scheduler's loop */
+    /* it writes to its socket, which belongs to this scheduler's loop */
+    lv__proc_set_flag(p, LV__P_PINNED, true);
     p->on_exit = channel_exit;
     p->on_exit_ctx = v;
     run_code(v, a->def, a->module);
@@ -944,7 +945,7 @@ static void page_init(void *state, void *arg)
     v->state = view_block_state(v);
     adopt_session(v, a->job->session_json);
     lv_proc *p = lv__current_proc();
-    p->pinned = true; /* it answers an HTTP request of this scheduler's loop */
+    lv__proc_set_flag(p, LV__P_PINNED, true); /* it answers an HTTP request of this scheduler's loop */
     p->on_exit = page_exit;
     p->on_exit_ctx = v;
     run_code(v, a->def, a->module);
