@@ -17,6 +17,23 @@ extern const char __stop_lvrt[] __attribute__((weak));
 /* Owner side: after each dispatch. CPU is kept in buckets of 2^30 ns (1.07 s: a shift, not a
  * division, on every dispatch) for "the last second". */
 #define LV__BUCKET_SHIFT 30
+
+/* lv_proc.st_memory in 32 bits: bytes below 2 GiB, above that 4 KiB units (rounded up) with the
+ * top bit set, which reaches 8 TiB (the heap limit goes to 1 TiB). */
+#define LV__MEM_PAGES ((uint32_t)1 << 31)
+static uint32_t mem_pack(size_t bytes)
+{
+    if (bytes < LV__MEM_PAGES)
+        return (uint32_t)bytes;
+    size_t pages = (bytes + 4095) / 4096;
+    return LV__MEM_PAGES | (uint32_t)(pages < LV__MEM_PAGES ? pages : LV__MEM_PAGES - 1);
+}
+
+static size_t mem_unpack(uint32_t v)
+{
+    return v & LV__MEM_PAGES ? (size_t)(v & ~LV__MEM_PAGES) * 4096 : v;
+}
+
 void lv__proc_account(lv_proc *p, uint64_t ran_ns, uint64_t now_ns)
 {
     uint32_t sec = (uint32_t)(now_ns >> LV__BUCKET_SHIFT); /* wraps after 146 years */
@@ -43,7 +60,7 @@ void lv__proc_account(lv_proc *p, uint64_t ran_ns, uint64_t now_ns)
         stack = sp < top ? ((top - sp) + 4095) & ~(size_t)4095 : 0;
     }
     size_t mem = (p->arena ? sizeof(*p->arena) + p->arena->reserved : 0) + sizeof(*p) + p->hstate_size + stack;
-    atomic_store_explicit(&p->st_memory, mem, memory_order_relaxed);
+    atomic_store_explicit(&p->st_memory, mem_pack(mem), memory_order_relaxed);
 }
 
 int lv_rt_schedulers(lv_rt *rt)
@@ -86,7 +103,7 @@ static void fill_info(lv_rt *rt, lv_proc *p, lv_proc_info *out)
     out->kind = atomic_load_explicit(&p->kind, memory_order_relaxed);
     out->scheduler = p->sched->index;
     out->mailbox = atomic_load_explicit(&p->st_mailbox, memory_order_relaxed);
-    out->memory = atomic_load_explicit(&p->st_memory, memory_order_relaxed);
+    out->memory = mem_unpack(atomic_load_explicit(&p->st_memory, memory_order_relaxed));
     out->reductions = atomic_load_explicit(&p->st_reductions, memory_order_relaxed);
     uint64_t now = lv__now_ns();
     uint64_t running = 0;

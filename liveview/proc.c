@@ -104,7 +104,7 @@ void lv__proc_move(lv_proc *p, lv__sched *to)
     pthread_mutex_t *lock = &rt->stripes[PID_SLOT(p->pid) % LV__STRIPES];
     pthread_mutex_lock(lock); /* lookups from other threads see the old or the new owner whole */
     p->sched = to;
-    p->moved = true;
+    lv__proc_set_flag(p, LV__P_MOVED, true);
     atomic_store_explicit(&slot_at(rt, PID_SLOT(p->pid))->owner, to->index, memory_order_release);
     pthread_mutex_unlock(lock);
 }
@@ -204,10 +204,10 @@ static lv__sched *pick_sched(lv_rt *rt)
 }
 
 /* Every joined session holds one process: its size is most of an idle session's cost
- * (tests/bench/RESULTS.md, memory per idle session). Grow it only knowingly: the last 8 bytes
- * are the module reference that lets a replaced view module be unloaded (which, with the
- * 16-byte alignment the state after it needs, costs 16). */
-_Static_assert(sizeof(lv_proc) <= 224, "lv_proc grew: an idle session costs more");
+ * (tests/bench/RESULTS.md, memory per idle session). Grow it only knowingly: with the 16-byte
+ * alignment the state after it needs, 8 more bytes cost 16 (the module reference did, until the
+ * flags became one byte and the memory counter 32 bits). */
+_Static_assert(sizeof(lv_proc) <= 208, "lv_proc grew: an idle session costs more");
 
 /* A handler process's state (`extra` bytes) and the name share the process's own allocation:
  * they live exactly as long as the process, and a separate arena chunk for the state would round
@@ -279,7 +279,7 @@ int lv_rt_spawn_handler(lv_rt *rt, const char *name, size_t state_size, void (*i
         return err;
     p->handler = handler;
     p->code = lv__module_hold((const void *)handler);
-    p->is_handler = true;
+    lv__proc_set_flag(p, LV__P_HANDLER, true);
     if (state_size) {
         p->hstate = p + 1; /* zeroed by spawn's calloc */
         p->hstate_size = (uint32_t)state_size;
@@ -351,7 +351,7 @@ static void notify_watchers(lv_proc *p)
         } else if (w->kind == LV__WATCH_LINK && abnormal) {
             pthread_mutex_t *lock;
             lv_proc *o = lv__lookup_locked(rt, w->other, &lock);
-            bool trap = o && o->trap_exit;
+            bool trap = o && lv__proc_flag(o, LV__P_TRAP_EXIT);
             unlock(lock);
             if (trap)
                 lv__deliver(rt, w->other, LV_MSG_EXIT, p->pid, p->exit_reason, NULL, 0, 0);
@@ -628,7 +628,7 @@ int lv_link(lv_pid pid)
     lv_rt *rt = self->sched->rt;
     if (add_watch(rt, pid, self->pid, LV__WATCH_LINK, 0) != 0) {
         /* linking to a dead process is an immediate "noproc" exit signal */
-        if (self->trap_exit)
+        if (lv__proc_flag(self, LV__P_TRAP_EXIT))
             return lv__deliver(rt, self->pid, LV_MSG_EXIT, pid, "noproc", NULL, 0, 0);
         lv__proc_end("noproc");
     }
@@ -649,7 +649,7 @@ void lv_trap_exit(bool on)
 {
     lv_proc *self = lv__current_proc();
     if (self)
-        self->trap_exit = on;
+        lv__proc_set_flag(self, LV__P_TRAP_EXIT, on);
 }
 
 /* ---- names ---- */

@@ -4,6 +4,8 @@
  * marked paths: changed leaves as strings, new nodes with their statics, comprehensions as
  * LiveView 1.1+ keyed entries ("k", "kc", "km"). Writing a diff clears the marks it visits, so
  * the cost of a diff follows the size of the change, not of the page. */
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +84,8 @@ typedef struct rtree {
     rnode *root;
     bool have_snapshot;
     bool root_fresh;
+    bool root_in_room;   /* root is the room after the snapshot, not a node of its own */
+    uint16_t room_slots; /* a view's tree: the room holds a root of this many slots (0: none) */
 } rtree;
 
 /* A stateful component: its own tree and snapshot, shown by cid wherever slots reference it. */
@@ -126,6 +130,7 @@ struct lv_rendered {
     unsigned char snapshot[]; /* the view's state as last rendered, tree.snapshot */
 };
 _Static_assert(sizeof(lv_rendered) <= 64, "lv_rendered grew: an idle session costs more");
+_Static_assert(offsetof(lv_rendered, tree) == 0, "room_of finds the room from the view's tree");
 
 /* ---- the render pass ---- */
 
@@ -238,6 +243,70 @@ static rnode *new_node(const lv_tmpl *t)
     return node;
 }
 
+/* ---- the root node's room ----
+ * A view's root node, made at its first render, would be a malloc of its own (a 128-byte chunk
+ * for four slots). A tree whose memory has room after its snapshot keeps the root there instead;
+ * the room is sized from the root slot count the last tree of the same template had (a hint:
+ * a root that does not fit, or a template seen for the first time, gets a node of its own). */
+
+static size_t room_offset(size_t state_size)
+{
+    return (offsetof(lv_rendered, snapshot) + state_size + _Alignof(rnode) - 1) & ~(_Alignof(rnode) - 1);
+}
+
+/* Only a view's tree has a room: the one that starts its lv_rendered. */
+static rnode *room_of(rtree *tr)
+{
+    return (rnode *)((unsigned char *)tr + room_offset(tr->state_size));
+}
+
+/* Direct-mapped, one word an entry (the template's address above 16 bits of slot count), so a
+ * reader sees one writer's pair whole; a collision only costs a room that is missing or unused. */
+#define ROOT_HINTS 64
+static _Atomic uint64_t root_hints[ROOT_HINTS];
+
+static _Atomic uint64_t *root_hint_of(const lv_template *t)
+{
+    return &root_hints[((uintptr_t)t >> 3) * 0x9E3779B97F4A7C15u >> 58];
+}
+
+static uint32_t root_hint(const lv_template *t)
+{
+    uint64_t e = atomic_load_explicit(root_hint_of(t), memory_order_relaxed);
+    return e >> 16 == ((uint64_t)(uintptr_t)t & 0xffffffffffffu) ? (uint32_t)(e & 0xffff) : 0;
+}
+
+static void root_hint_learn(const lv_template *t, uint32_t nslots)
+{
+    if (nslots > 0 && nslots <= 0xffff && root_hint(t) != nslots)
+        atomic_store_explicit(root_hint_of(t), ((uint64_t)(uintptr_t)t << 16) | nslots, memory_order_relaxed);
+}
+
+static rnode *new_root(rtree *tr, const lv_tmpl *t)
+{
+    uint32_t n = nslots_of(t);
+    if (tr->tmpl)
+        root_hint_learn(tr->tmpl, n);
+    if (n == 0 || n > tr->room_slots)
+        return new_node(t);
+    rnode *node = room_of(tr);
+    memset(node, 0, sizeof(*node) + n * sizeof(rslot));
+    node->t = t;
+    node->nslots = n;
+    tr->root_in_room = true;
+    return node;
+}
+
+static void drop_root(rtree *tr)
+{
+    if (tr->root_in_room)
+        free_slots(tr->root->slots, tr->root->nslots);
+    else
+        free_node(tr->root);
+    tr->root = NULL;
+    tr->root_in_room = false;
+}
+
 static inline const char *slot_str(const rslot *s)
 {
     return s->heap ? s->str.ptr : s->inl;
@@ -305,8 +374,8 @@ void lv_r_open(lv_r *r, const lv_tmpl *t)
     if (r->depth == 0) {
         rtree *tr = r->tr;
         if (tr->root == NULL || tr->root->t != t) {
-            free_node(tr->root);
-            tr->root = new_node(t);
+            drop_root(tr);
+            tr->root = new_root(tr, t);
             tr->root_fresh = true;
         }
         if (tr->root == NULL) {
@@ -1368,18 +1437,30 @@ size_t lv_rendered_size(size_t state_size)
     return sizeof(lv_rendered) + state_size; /* with its snapshot */
 }
 
-lv_rendered *lv_rendered_new(const lv_template *t, size_t state_size)
+size_t lv_rendered_size_with_root(const lv_template *t, size_t state_size)
 {
-    void *mem = malloc(lv_rendered_size(state_size));
-    return mem ? lv_rendered_init(mem, t, state_size) : NULL;
+    uint32_t n = root_hint(t);
+    return n ? room_offset(state_size) + sizeof(rnode) + n * sizeof(rslot) : lv_rendered_size(state_size);
 }
 
-lv_rendered *lv_rendered_init(void *mem, const lv_template *t, size_t state_size)
+lv_rendered *lv_rendered_new(const lv_template *t, size_t state_size)
+{
+    size_t size = lv_rendered_size_with_root(t, state_size);
+    void *mem = malloc(size);
+    return mem ? lv_rendered_init(mem, size, t, state_size) : NULL;
+}
+
+lv_rendered *lv_rendered_init(void *mem, size_t size, const lv_template *t, size_t state_size)
 {
     lv_rendered *rd = memset(mem, 0, lv_rendered_size(state_size));
     rd->tree.tmpl = t;
     rd->tree.state_size = state_size;
     rd->tree.snapshot = rd->snapshot;
+    size_t room = room_offset(state_size) + sizeof(rnode);
+    if (size >= room + sizeof(rslot)) {
+        size_t n = (size - room) / sizeof(rslot);
+        rd->tree.room_slots = (uint16_t)(n < 0xffff ? n : 0xffff);
+    }
     rd->lives = (rlives *)&no_lives; /* never written: lives_of replaces it first */
     return rd;
 }
@@ -1410,11 +1491,16 @@ static void free_lives(lv_rendered *rd, bool keep)
     rd->lives = (rlives *)&no_lives;
 }
 
+bool lv_rendered_root_in_room(const lv_rendered *rd)
+{
+    return rd->tree.root_in_room;
+}
+
 void lv_rendered_dispose(lv_rendered *rd)
 {
     if (rd == NULL)
         return;
-    free_node(rd->tree.root);
+    drop_root(&rd->tree);
     free_lives(rd, false);
     free(rd->title);
 }
@@ -1452,8 +1538,7 @@ void lv_rendered_touch_all(lv_rendered *rd)
 
 void lv_rendered_reset(lv_rendered *rd)
 {
-    free_node(rd->tree.root);
-    rd->tree.root = NULL;
+    drop_root(&rd->tree);
     rd->tree.have_snapshot = false;
     free_lives(rd, true); /* the client's component cache goes with the tree */
     free(rd->title);

@@ -169,10 +169,15 @@ typedef struct lv_rendered lv_rendered;
 
 lv_rendered *lv_rendered_new(const lv_template *t, size_t state_size);
 void lv_rendered_free(lv_rendered *rd);
-/* The same in memory the caller owns (a view's own block): lv_rendered_size bytes, aligned for a
- * pointer. lv_rendered_dispose frees what the tree holds, never the memory itself. */
+/* The same in `size` bytes the caller owns (a view's own block), aligned for a pointer: at least
+ * lv_rendered_size; with lv_rendered_size_with_root bytes, the root node goes there too when it
+ * fits (the size comes from the root the last tree of t had, 0 slots before any). lv_rendered_dispose
+ * frees what the tree holds, never the memory itself. */
 size_t lv_rendered_size(size_t state_size);
-lv_rendered *lv_rendered_init(void *mem, const lv_template *t, size_t state_size);
+size_t lv_rendered_size_with_root(const lv_template *t, size_t state_size);
+lv_rendered *lv_rendered_init(void *mem, size_t size, const lv_template *t, size_t state_size);
+/* Whether the root node is in the tree's own memory (rather than a node of its own): for tests. */
+bool lv_rendered_root_in_room(const lv_rendered *rd);
 void lv_rendered_dispose(lv_rendered *rd);
 /* Declares a change the snapshot comparison cannot see (data behind a pointer). */
 void lv_rendered_touch(lv_rendered *rd, size_t offset, size_t size);

@@ -80,14 +80,14 @@ struct lv_proc {
     _Atomic uint8_t kill_requested;
     _Atomic uint8_t preempted;    /* 1 after a preemption; LV__BLOCKED while its thread is an exile */
     int8_t home_why;              /* how it left a thread that lost its scheduler (see lv__sched.returned) */
-    bool trap_exit;               /* read by a linked process's scheduler when this one's link fires */
+    _Atomic uint8_t flags;        /* LV__P_*: lv__proc_flag, lv__proc_set_flag */
     _Atomic(lv__msgnode *) inbox; /* senders push here (LIFO), the owner drains it */
     lv__sched *sched;
     lv_proc *runq_next;
     /* owner-only below */
     lv__msgnode *mq_head, *mq_tail; /* FIFO of drained messages */
     lv__stack *stack;               /* non-NULL while it holds a stack (running or suspended mid-function) */
-    union {                         /* is_handler tells which */
+    union {                         /* LV__P_HANDLER tells which */
         lv_proc_fn fn;
         lv_handler_fn handler;
     };
@@ -111,16 +111,36 @@ struct lv_proc {
     _Atomic(const char *) kind;
     _Atomic(struct lv__trace *) trace;
     _Atomic uint64_t st_reductions, st_cpu_ns;
-    _Atomic size_t st_memory;
-    /* CPU of the current and previous 2^30 ns bucket (saturated: "the last second" reads at most
-     * one second of either), the current bucket's number, messages queued */
-    _Atomic uint32_t st_cpu_cur_ns, st_cpu_prev_ns, st_cpu_sec, st_mailbox;
+    /* memory (lv__proc_account's encoding: exact below 2 GiB), CPU of the current and previous
+     * 2^30 ns bucket (saturated: "the last second" reads at most one second of either), the
+     * current bucket's number, messages queued */
+    _Atomic uint32_t st_memory, st_cpu_cur_ns, st_cpu_prev_ns, st_cpu_sec, st_mailbox;
     uint32_t hstate_size; /* the name follows the state: lv__proc_name */
-    bool started;
-    bool pinned; /* holds something of its scheduler's loop (a socket): never moves */
-    bool moved;  /* arrived from another scheduler: its timers join this one's wheel */
-    bool is_handler;
 };
+
+/* lv_proc.flags. One atomic byte rather than bitfields or bools: LV__P_TRAP_EXIT is read by other
+ * schedulers (a link firing) while the owner may set LV__P_PINNED, and LV__P_MOVED is written by
+ * the scheduler that hands the process over; atomic read-modify-writes lose none of them. All are
+ * written rarely (spawn, join, a move, lv_trap_exit); reads are plain loads. */
+enum {
+    LV__P_HANDLER = 1,   /* runs a handler: the fn/handler union holds `handler` (set before publish) */
+    LV__P_TRAP_EXIT = 2, /* exit signals arrive as messages (lv_trap_exit) */
+    LV__P_PINNED = 4,    /* holds something of its scheduler's loop (a socket): never moves */
+    LV__P_MOVED = 8,     /* arrived from another scheduler: its timers join this one's wheel */
+};
+
+static inline bool lv__proc_flag(lv_proc *p, uint8_t flag)
+{
+    return (atomic_load_explicit(&p->flags, memory_order_relaxed) & flag) != 0;
+}
+
+static inline void lv__proc_set_flag(lv_proc *p, uint8_t flag, bool on)
+{
+    if (on)
+        atomic_fetch_or_explicit(&p->flags, flag, memory_order_relaxed);
+    else
+        atomic_fetch_and_explicit(&p->flags, (uint8_t)~flag, memory_order_relaxed);
+}
 
 /* A handler process from its state, which sits right after it in its block (lv_rt_spawn_handler
  * with a state size). */

@@ -188,8 +188,8 @@ static void drain_remote(lv__sched *s)
     }
     while (rev) {
         lv_proc *n = rev->runq_next;
-        if (rev->moved) { /* shared by a busier scheduler (balance below) */
-            rev->moved = false;
+        if (lv__proc_flag(rev, LV__P_MOVED)) { /* shared by a busier scheduler (balance below) */
+            lv__proc_set_flag(rev, LV__P_MOVED, false);
             lv__timers_attach(s, rev);
         }
         lv__sched_push_local(s, rev);
@@ -222,7 +222,7 @@ static size_t share_queue(lv__runq *q, lv__sched *to, size_t want)
     lv_proc *p;
     while (moved < want && (p = pop_queue(q)) != NULL) {
         take = !take; /* every other one: both schedulers get a fair mix of the queue */
-        if (take && !p->pinned) {
+        if (take && !lv__proc_flag(p, LV__P_PINNED)) {
             lv__proc_move(p, to);
             push_shared(&to->remote, p);
             moved++;
@@ -423,7 +423,7 @@ static void proc_entry(lv__transfer t)
     s->ctx = t.fctx;
     LV_ASAN_FINISH_SWITCH(NULL, &s->stack_bottom, &s->stack_size);
     lv_proc *p = t.data;
-    if (p->is_handler) {
+    if (lv__proc_flag(p, LV__P_HANDLER)) {
         for (;;) {
             lv__msgnode *n = lv__mq_take(p, NULL, NULL);
             if (n == NULL) {

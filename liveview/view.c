@@ -432,7 +432,8 @@ static void *view_rd_room(lv_view *v);
 static void view_ensure_rendered(lv_view *v)
 {
     if (v->rd == NULL && v->rd_room) {
-        v->rd = lv_rendered_init(view_rd_room(v), v->def->tmpl, v->def->state_size);
+        char *room = view_rd_room(v), *end = (char *)v + lv__proc_of_state(v)->hstate_size;
+        v->rd = lv_rendered_init(room, (size_t)(end - room), v->def->tmpl, v->def->state_size);
         v->rd_room = false;
         v->rd_in_block = true;
     }
@@ -546,9 +547,10 @@ static size_t view_block_size(const lv_view_def *def, size_t strings)
     return align_up(sizeof(lv_view)) + def->state_size + strings;
 }
 
-/* A channel's rendered tree goes after its strings, aligned for a pointer: the block's room
- * for it (the block is sized with RD_ROOM for the view's first code; an upgrade uses the heap). */
-#define RD_ROOM(def) (_Alignof(void *) - 1 + lv_rendered_size((def)->state_size))
+/* A channel's rendered tree goes after its strings, aligned for a pointer, up to the end of the
+ * view's part of the block: the block's room for it, with its root node when the template's last
+ * tree says how big that is (sized with RD_ROOM for the view's first code; an upgrade uses the heap). */
+#define RD_ROOM(def) (_Alignof(void *) - 1 + lv_rendered_size_with_root((def)->tmpl, (def)->state_size))
 
 static void *view_rd_room(lv_view *v)
 {
@@ -818,7 +820,8 @@ static void channel_init(void *state, void *arg)
     *a->view = v;
     adopt_session(v, a->session_json);
     lv_proc *p = lv__current_proc();
-    p->pinned = true; /* it writes to its socket, which belongs to this scheduler's loop */
+    /* it writes to its socket, which belongs to this scheduler's loop */
+    lv__proc_set_flag(p, LV__P_PINNED, true);
     p->on_exit = channel_exit;
     p->on_exit_ctx = v;
     run_code(v, a->def, a->module);
@@ -944,7 +947,7 @@ static void page_init(void *state, void *arg)
     v->state = view_block_state(v);
     adopt_session(v, a->job->session_json);
     lv_proc *p = lv__current_proc();
-    p->pinned = true; /* it answers an HTTP request of this scheduler's loop */
+    lv__proc_set_flag(p, LV__P_PINNED, true); /* it answers an HTTP request of this scheduler's loop */
     p->on_exit = page_exit;
     p->on_exit_ctx = v;
     run_code(v, a->def, a->module);

@@ -87,9 +87,12 @@ Test(idle_memory, a_joined_view_holds_nothing_after_each_render, .timeout = 20)
     lv_test_free(t);
 }
 
-/* The view, its state, its topic and join ref and its rendered tree are one block with the process. */
+/* The view, its state, its topic and join ref and its rendered tree are one block with the process,
+ * and so is the tree's root node: the page rendered before the join told the size it needs. */
 Test(idle_memory, the_view_state_topic_and_tree_share_the_process_block, .timeout = 20)
 {
+    cr_assert_eq(lv_rendered_size_with_root(titled_view.tmpl, sizeof(titled)),
+                 lv_rendered_size(sizeof(titled)));
     lv_test *t = lv_test_mount(&titled_view, NULL);
     cr_assert_not_null(t);
     pthread_mutex_t *lock;
@@ -107,8 +110,11 @@ Test(idle_memory, the_view_state_topic_and_tree_share_the_process_block, .timeou
     /* and the rendered tree, after the strings */
     cr_assert(v->rd_in_block);
     cr_assert((const char *)v->rd > join_ref + strlen(join_ref) &&
-              (const char *)v->rd + lv_rendered_size(sizeof(titled)) <= hi);
+              (const char *)v->rd + lv_rendered_size_with_root(titled_view.tmpl, sizeof(titled)) <= hi);
+    cr_assert(lv_rendered_root_in_room(v->rd));
     cr_assert_eq(lv_view_pid(v), lv_test_pid(t));
     cr_assert(strncmp(v->topic, "lv:", 3) == 0, "%s", v->topic);
+    cr_assert_eq(lv_test_click(t, "inc", NULL), 0); /* renders from the root in the block */
+    cr_assert(lv_rendered_root_in_room(v->rd));
     lv_test_free(t);
 }

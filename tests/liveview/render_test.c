@@ -117,6 +117,80 @@ Test(render, reset_and_a_second_full_render_resend_the_statics)
     lv_rendered_free(rd);
 }
 
+/* ---- the root node in the tree's own memory ---- */
+
+typedef struct {
+    int n;
+    bool big;
+} roots;
+
+static const lv_field roots_fields[] = {{offsetof(roots, n), sizeof(int)},
+                                        {offsetof(roots, big), sizeof(bool)}};
+static const char *const roots_small_s[] = {"<i>", "</i>"};
+static const char *const roots_big_s[] = {"<b>", "|", "|", "</b>"};
+static const lv_tmpl roots_small = LV_TMPL(roots_small_s), roots_big = LV_TMPL(roots_big_s);
+
+static void roots_render(lv_r *r, const void *state)
+{
+    const roots *s = state;
+    lv_r_open(r, s->big ? &roots_big : &roots_small);
+    for (int i = 0; i < (s->big ? 3 : 1); i++)
+        if (lv_r_slot(r, BIT(0)))
+            lv_r_put(r, s->n + i);
+    lv_r_close(r);
+}
+
+static const lv_template roots_template = {"roots.lv.html", roots_fields, 2, roots_render};
+
+/* A render of rd gives what the same render of ref, whose root is a node of its own, gives. */
+static void roots_check(lv_rendered *rd, lv_rendered *ref, roots *s, bool whole)
+{
+    char want[256];
+    snprintf(want, sizeof(want), "%s", whole ? full(ref, s) : diff(ref, s));
+    cr_assert_str_eq(whole ? full(rd, s) : diff(rd, s), want);
+}
+
+Test(render, the_root_node_goes_in_the_trees_room_once_its_size_is_known)
+{
+    roots s = {1, false};
+    size_t none = lv_rendered_size_with_root(&roots_template, sizeof(s));
+    cr_assert_eq(none, lv_rendered_size(sizeof(s)), "no root seen yet: no room");
+    lv_rendered *ref = lv_rendered_new(&roots_template, sizeof(s));
+    char first[256];
+    snprintf(first, sizeof(first), "%s", full(ref, &s)); /* learns the small root: one slot */
+    cr_assert_not(lv_rendered_root_in_room(ref));
+    cr_assert_gt(lv_rendered_size_with_root(&roots_template, sizeof(s)), none);
+
+    lv_rendered *rd = lv_rendered_new(&roots_template, sizeof(s));
+    cr_assert_str_eq(full(rd, &s), first);
+    cr_assert(lv_rendered_root_in_room(rd));
+    s.n = 5;
+    roots_check(rd, ref, &s, false);
+    s.big = true; /* three slots: no room for them, a node of its own */
+    roots_check(rd, ref, &s, false);
+    cr_assert_not(lv_rendered_root_in_room(rd));
+    s.big = false; /* back in the room */
+    roots_check(rd, ref, &s, false);
+    cr_assert(lv_rendered_root_in_room(rd));
+    char page[256];
+    snprintf(page, sizeof(page), "%s", html(ref));
+    cr_assert_str_eq(html(rd), page);
+    lv_rendered_reset(rd);
+    lv_rendered_reset(ref);
+    roots_check(rd, ref, &s, true);
+    cr_assert(lv_rendered_root_in_room(rd));
+    lv_rendered_free(rd);
+
+    /* in memory of the caller's too small for the root, the root is a node of its own */
+    _Alignas(max_align_t) unsigned char mem[256];
+    cr_assert_leq(lv_rendered_size(sizeof(s)), sizeof(mem));
+    rd = lv_rendered_init(mem, lv_rendered_size(sizeof(s)), &roots_template, sizeof(s));
+    roots_check(rd, ref, &s, true);
+    cr_assert_not(lv_rendered_root_in_room(rd));
+    lv_rendered_dispose(rd);
+    lv_rendered_free(ref);
+}
+
 /* ---- values: escaping, raw, numbers, attributes ---- */
 
 typedef struct {
