@@ -315,6 +315,7 @@ static void *sysmon_main(void *arg)
 {
     lv_rt *rt = arg;
     pthread_setname_np(pthread_self(), "monitor");
+    lv__rt_bind_helper_thread(rt);
     int n = rt->nsched;
     struct pollfd *fds = calloc((size_t)n, sizeof(*fds));
     sched_watch *w = calloc((size_t)n, sizeof(*w));

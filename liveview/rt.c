@@ -73,6 +73,8 @@ int lv_rt_start(lv_rt *rt)
 {
     if (rt->cfg.schedulers == 0 || rt->started)
         return 0;
+    if (sched_getaffinity(0, sizeof(rt->cpus), &rt->cpus) != 0)
+        CPU_ZERO(&rt->cpus); /* binding is then skipped */
     for (int i = 0; i < rt->nsched; i++) {
         int err = lv__sched_assign(rt, &rt->scheds[i]);
         if (err)

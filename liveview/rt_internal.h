@@ -5,6 +5,7 @@
 #define LV_RT_INTERNAL_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -289,6 +290,7 @@ struct lv_rt {
     lv__thread *threads, *spares;
     lv__sched *exiles; /* threads running a process whose scheduler moved on */
     bool threads_stop;
+    cpu_set_t cpus; /* the CPUs the process may use, read at start: --bind-schedulers */
     pthread_t sysmon;
     _Atomic int sysmon_stop;
     bool sysmon_running;
@@ -326,6 +328,8 @@ void lv__timer_remove(lv__sched *s, lv__timer *t);
 uint64_t lv__sched_now_ms(lv__sched *s);
 int lv__sched_init(lv_rt *rt, lv__sched *s, int index);
 lv__sched *lv__sched_run(lv__sched *s);
+/* --bind-schedulers: the calling runtime thread (the monitor) to the CPUs no scheduler has. */
+void lv__rt_bind_helper_thread(const lv_rt *rt);
 void lv__sched_set_current(lv__sched *s);
 void lv__sched_stop(lv__sched *s);
 void lv__sched_dispose(lv__sched *s);

@@ -24,6 +24,10 @@ typedef struct lv_rt_config {
     bool virtual_clock; /* time only moves with lv_rt_advance (tests) */
     size_t stack_size;  /* bytes per process stack (default 256 KiB), plus a guard page */
     FILE *crash_log;    /* where crash reports go (NULL: stderr) */
+    /* scheduler i runs on the i-th CPU the process may use (modulo their count), whichever thread
+     * carries it; the monitor on the CPUs no scheduler has, if any. A busy thread the kernel
+     * stacks on another's CPU, while a core idles, delays every process behind it. */
+    bool bind_schedulers;
 } lv_rt_config;
 
 /* Kinds of message a process receives. */

@@ -494,12 +494,49 @@ static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
     (void)messages;
 }
 
+/* --bind-schedulers: scheduler i on the i-th CPU of the process's set (modulo its size), set by
+ * whichever thread starts carrying it (a hand-off moves a scheduler to another thread). */
+static int sched_cpu(const lv_rt *rt, int index)
+{
+    int n = CPU_COUNT(&rt->cpus);
+    if (n == 0)
+        return -1;
+    for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &rt->cpus) && seen++ == index % n)
+            return cpu;
+    return -1;
+}
+
+static void bind_to_sched(const lv__sched *s)
+{
+    int cpu = s->rt->cfg.bind_schedulers ? sched_cpu(s->rt, s->index) : -1;
+    if (cpu < 0)
+        return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    int err = pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+    if (err)
+        fprintf(stderr, "[salamander] scheduler %d: cannot bind to CPU %d: %s\n", s->index, cpu, strerror(err));
+}
+
+void lv__rt_bind_helper_thread(const lv_rt *rt)
+{
+    if (!rt->cfg.bind_schedulers || CPU_COUNT(&rt->cpus) <= rt->nsched)
+        return; /* no CPU is left over: the kernel places it */
+    cpu_set_t rest = rt->cpus;
+    for (int i = 0; i < rt->nsched; i++)
+        CPU_CLR(sched_cpu(rt, i), &rest);
+    pthread_setaffinity_np(pthread_self(), sizeof(rest), &rest);
+}
+
 /* Runs scheduler s on the calling thread until it stops or the thread loses it (handoff.c);
  * returns the thread's stand-in in the second case, NULL in the first. */
 lv__sched *lv__sched_run(lv__sched *s)
 {
     tls_sched = s;
     s->tid = (int)gettid();
+    bind_to_sched(s);
     char name[16];
     snprintf(name, sizeof(name), "sched-%d", s->index); /* lvload and top show which thread is busy */
     pthread_setname_np(pthread_self(), name);

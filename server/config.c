@@ -28,6 +28,9 @@ void lv_config_usage(FILE *out)
             "usage: salamander [options]\n"
             "  --listen HOST:PORT     address to serve on (default 127.0.0.1:4000)\n"
             "  --schedulers N         scheduler threads, 1..255 (default: number of cores)\n"
+            "  --bind-schedulers      run scheduler i on the i-th CPU this process may use, and the\n"
+            "                         runtime's other threads on the CPUs left, if any (default: the\n"
+            "                         kernel places threads)\n"
             "  --admin PATH           admin Unix socket for lvctl (default /tmp/salamander.sock)\n"
             "  --secret-file PATH     file holding the token signing secret (default: $SALAMANDER_SECRET,\n"
             "                         else a random secret, with a warning)\n"
@@ -87,6 +90,10 @@ int lv_config_parse(lv_config *cfg, int argc, char **argv, FILE *out, FILE *err)
         }
         if (strcmp(flag, "--official-client") == 0) {
             cfg->official_client = 1;
+            continue;
+        }
+        if (strcmp(flag, "--bind-schedulers") == 0) {
+            cfg->bind_schedulers = 1;
             continue;
         }
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;

@@ -18,6 +18,7 @@ typedef struct lv_config {
     size_t heap_limit;         /* per-process memory limit */
     int token_max_age_s;       /* session/static token lifetime */
     int official_client;       /* serve phoenix_live_view's client instead of ours (compatibility tests) */
+    int bind_schedulers;       /* --bind-schedulers: lv_rt_config.bind_schedulers */
     char allow_origins[512];   /* comma-separated extra origins allowed to open WebSockets */
     unsigned max_events_per_s; /* per socket */
     unsigned idle_timeout_s;   /* a WebSocket receiving nothing this long is closed (0: never) */

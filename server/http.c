@@ -295,6 +295,7 @@ int lv_server_init(lv_server *srv, const lv_config *cfg, const lv_route *routes,
     lv_rt_config rcfg;
     lv_rt_config_defaults(&rcfg);
     rcfg.schedulers = cfg->schedulers;
+    rcfg.bind_schedulers = cfg->bind_schedulers != 0;
     rcfg.heap_limit = cfg->heap_limit;
     rcfg.max_message = cfg->max_frame + 4096;
     if (lv_rt_new(&rcfg, &srv->rt) != 0) {

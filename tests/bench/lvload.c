@@ -118,6 +118,8 @@ typedef struct lvl_opts {
     bool echo;
     int threads, procs, per_proc, src_addrs, conc, http_conns, warmup, settle_ms, join_timeout_ms, drain_ms;
     int think_ms; /* pause between a click's reply and the next click (0: closed loop) */
+    const char *slow_out; /* clicks/fair: append clicks slower than slow_ms to this file */
+    double slow_ms;
 } lvl_opts;
 
 static lvl_opts O = {
@@ -128,6 +130,7 @@ static lvl_opts O = {
     .calc_n = 300000000LL,
     .calc_at_ms = -1,
     .per_proc = 9000,
+    .slow_ms = 1,
     .conc = 64,
     .http_conns = 8,
     .warmup = 5,
@@ -1316,6 +1319,31 @@ static void lvl_conn_event(lvl_thread *th, lvl_conn *c, uint32_t events, int64_t
 
 /* ---- phases -------------------------------------------------------------------------------- */
 
+/* --slow-out: one line per slow click, "SENT_NS LATENCY_US" with the send time on CLOCK_MONOTONIC,
+ * to set beside a trace of the same run (perf record -k CLOCK_MONOTONIC). */
+static void lvl_write_slow(const lvl_thread *th)
+{
+    if (O.slow_out == NULL)
+        return;
+    char *lines = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&lines, &len); /* one write(2) per thread: appends do not interleave */
+    if (mem == NULL)
+        return;
+    for (size_t i = 0; i < th->nsamples; i++) {
+        const lvl_sample *s = &th->samples[i];
+        if (s->lat_us >= O.slow_ms * 1000)
+            fprintf(mem, "%lld %u\n", (long long)(SH->t_start_ns + (int64_t)s->sent_us * 1000), s->lat_us);
+    }
+    fclose(mem);
+    int fd = open(O.slow_out, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    if (fd < 0 || write(fd, lines, len) != (ssize_t)len)
+        fprintf(stderr, "lvload: %s: %s\n", O.slow_out, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(lines);
+}
+
 static void lvl_publish(lvl_thread *th)
 {
     for (int i = 0; i < C_COUNTERS; i++)
@@ -1356,6 +1384,7 @@ static void lvl_phase_begin(lvl_thread *th, int64_t now)
             else if (SH->win_from_ns && b < from)
                 lvl_hist_add(&th->slot->before, (uint64_t)s->lat_us * 1000);
         }
+        lvl_write_slow(th);
         break;
     }
     default: break;
@@ -1680,7 +1709,7 @@ typedef struct lvl_cpu_snap {
     unsigned long long cpu_total[LVL_MAX_CPUS], cpu_idle[LVL_MAX_CPUS];
     int tids[256];
     long long task_ticks[256];
-    unsigned long long box_total, box_idle, box_softirq;
+    unsigned long long box_total, box_idle, box_softirq, box_steal;
 } lvl_cpu_snap;
 
 static void lvl_cpu_snapshot(lvl_cpu_snap *s, int server_pid, const pid_t *workers, int nworkers)
@@ -1724,7 +1753,7 @@ static void lvl_cpu_snapshot(lvl_cpu_snap *s, int server_pid, const pid_t *worke
         }
     }
     FILE *f = fopen("/proc/stat", "r");
-    s->box_total = s->box_idle = s->box_softirq = 0;
+    s->box_total = s->box_idle = s->box_softirq = s->box_steal = 0;
     if (f) {
         unsigned long long v[10] = {0};
         if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
@@ -1733,6 +1762,7 @@ static void lvl_cpu_snapshot(lvl_cpu_snap *s, int server_pid, const pid_t *worke
                 s->box_total += v[i];
             s->box_idle = v[3] + v[4];
             s->box_softirq = v[6];
+            s->box_steal = v[7]; /* a VM's vCPUs held off by its host */
         }
         char line[512];
         while (fgets(line, sizeof(line), f) && s->ncpus < LVL_MAX_CPUS) {
@@ -1748,7 +1778,7 @@ static void lvl_cpu_snapshot(lvl_cpu_snap *s, int server_pid, const pid_t *worke
 }
 
 typedef struct lvl_cpu_use {
-    double server, busiest_thread, client, client_sys, box_idle_pct, softirq, other;
+    double server, busiest_thread, client, client_sys, box_idle_pct, softirq, other, steal_pct;
     int ncpus;
     double cpu_busy_pct[LVL_MAX_CPUS];
     int nthreads; /* the server's busiest threads */
@@ -1759,7 +1789,7 @@ typedef struct lvl_cpu_use {
 static lvl_cpu_use lvl_cpu_between(const lvl_cpu_snap *a, const lvl_cpu_snap *b)
 {
     double hz = (double)sysconf(_SC_CLK_TCK), el = (double)(b->t - a->t) / 1e9;
-    lvl_cpu_use u = {-1, -1, -1, -1, -1, -1, -1, 0, {0}, 0, {{0}}, {0}};
+    lvl_cpu_use u = {-1, -1, -1, -1, -1, -1, -1, -1, 0, {0}, 0, {{0}}, {0}};
     if (el <= 0)
         return u;
     if (a->server >= 0 && b->server >= 0 && O.server_pid > 0)
@@ -1803,6 +1833,7 @@ static lvl_cpu_use lvl_cpu_between(const lvl_cpu_snap *a, const lvl_cpu_snap *b)
         double total = (double)(b->box_total - a->box_total), cores = (double)sysconf(_SC_NPROCESSORS_ONLN);
         u.box_idle_pct = 100.0 * (double)(b->box_idle - a->box_idle) / total;
         u.softirq = cores * (double)(b->box_softirq - a->box_softirq) / total;
+        u.steal_pct = 100.0 * (double)(b->box_steal - a->box_steal) / total;
         /* busy time that is neither the server's nor lvload's: other processes, interrupts */
         u.other = cores * (1.0 - (double)(b->box_idle - a->box_idle) / total) -
                   (u.server > 0 ? u.server : 0) - u.client;
@@ -1943,6 +1974,8 @@ static void lvl_usage(void)
         "  --warmup W [5] (idle)  --settle-ms [4000] (idle hold)  --join-timeout-ms [10000]  --drain-ms "
         "[10000]\n"
         "  --think-ms T [0]   clicks/fair: pause T ms between a reply and the session's next click\n"
+        "  --slow-out FILE --slow-ms X [1]: clicks/fair: append the clicks slower than X ms to FILE\n"
+        "                     (\"SENT_NS LATENCY_US\", CLOCK_MONOTONIC), for a trace of the same run\n"
         "Limits: N <= %d, S <= %d; everything goes to 127.0.0.1. Output: one JSON line on stdout.\n",
         LVL_MAX_SESSIONS, LVL_MAX_SECONDS);
 }
@@ -1995,6 +2028,10 @@ static int lvl_parse(int argc, char **argv)
             O.drain_ms = atoi(v);
         else if (strcmp(f, "--think-ms") == 0)
             O.think_ms = atoi(v);
+        else if (strcmp(f, "--slow-out") == 0)
+            O.slow_out = v;
+        else if (strcmp(f, "--slow-ms") == 0)
+            O.slow_ms = atof(v);
         else
             return -1;
     }
@@ -2130,7 +2167,7 @@ int main(int argc, char **argv)
     lvl_cpu_snap c0, c1;
     memset(&c0, 0, sizeof(c0));
     memset(&c1, 0, sizeof(c1));
-    lvl_cpu_use cpu = {-1, -1, -1, -1, -1, -1, -1, 0, {0}, 0, {{0}}, {0}};
+    lvl_cpu_use cpu = {-1, -1, -1, -1, -1, -1, -1, -1, 0, {0}, 0, {{0}}, {0}};
     double load_s = -1;
 
     if (O.scenario == SC_IDLE) {
@@ -2296,6 +2333,7 @@ int main(int argc, char **argv)
     fputc(']', f);
     lvl_json_num(f, "box_idle_pct", cpu.box_idle_pct, 1);
     lvl_json_num(f, "softirq_cores", cpu.softirq, 2);
+    lvl_json_num(f, "steal_pct", cpu.steal_pct, 1);
     lvl_json_num(f, "other_cpu_cores", cpu.other, 2);
     {
         double la[3] = {-1, -1, -1};

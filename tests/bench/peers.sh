@@ -94,8 +94,11 @@ start_server() {
     local sched=1
     [ "$1" = saln ] && sched=$CORES
     # --max-events: the default per-socket limit (1000 frames/s) would cut off a closed-loop client
+    # BIND_SCHEDULERS=1: --bind-schedulers (scheduler 0 on CPU 0, the monitor on the others)
+    local bind=()
+    [ -n "${BIND_SCHEDULERS:-}" ] && bind=(--bind-schedulers) pin=()
     SALAMANDER_SECRET=peers-bench-secret-0123456789abcdef0123456789 "${pin[@]}" "$SAL" --listen 127.0.0.1:$PORT \
-      --schedulers $sched --admin "$OUT/salamander-$PORT.sock" --max-events 1000000 >"$slog" 2>&1 &
+      --schedulers $sched --admin "$OUT/salamander-$PORT.sock" --max-events 1000000 "${bind[@]}" >"$slog" 2>&1 &
     SPID=$! ;;
   lvjs)
     [ -n "$LVJS_OK" ] || return 1
@@ -210,9 +213,19 @@ standard)
     RUN_LABEL=${sys}_pinned PIN_SERVER=0 PIN_CLIENT=1 LVLOAD_ARGS="--threads 1" run $sys clicks 1000 "$SECS"
   done
   # fairness: closed loop (throughput-bound, as LiveViewJS's own bench), then "normal" clicks
-  # (each session pauses 10 ms between a reply and its next click) where latency is not queueing
+  # (each session pauses 10 ms between a reply and its next click) where latency is not queueing:
+  # the server's scheduler (LiveViewJS's one thread) on CPU 0 and lvload on CPU 1, as if on two
+  # machines (unpinned, this box's kernel leaves either waiting behind the other while the second
+  # core idles: RESULTS.md, "Fairness"), then the same unpinned
+  # The calculation, n = 2e9, takes ~3 s in C (the "takes seconds"; 3e8 took 0.4 s).
   for sys in sal1 saln lvjs; do run $sys fair 100 8; done
-  for sys in sal1 lvjs; do RUN_LABEL=${sys}_think10 LVLOAD_ARGS="--think-ms 10" run $sys fair 100 8; done
+  for sys in sal1 lvjs; do
+    RUN_LABEL=${sys}_think10 PIN_SERVER=0 BIND_SCHEDULERS=1 PIN_CLIENT=$((CORES - 1)) \
+      LVLOAD_ARGS="--think-ms 10 --threads 1 --calc-n 2000000000" run $sys fair 100 8
+  done
+  for sys in sal1 lvjs; do
+    RUN_LABEL=${sys}_think10_unpinned LVLOAD_ARGS="--think-ms 10 --calc-n 2000000000" run $sys fair 100 8
+  done
   for sys in saln lvjs; do run $sys idle "$IDLE_N"; done
   for sys in sal1 saln lvjs; do run $sys ticks "$TICKS_N" 6; done
   ;;

@@ -1,5 +1,5 @@
-/* Flag parsing (server/config.c), for --idle-timeout: its default, accepted values and a clear
- * error for each bad one. */
+/* Flag parsing (server/config.c): --idle-timeout (its default, accepted values and a clear error
+ * for each bad one) and the --bind-schedulers switch. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,4 +56,19 @@ Test(config, help_lists_the_flag)
     lv_config_usage(o);
     fclose(o);
     cr_assert(strstr(out, "--idle-timeout SECONDS"), "%s", out);
+}
+
+Test(config, bind_schedulers_is_a_switch)
+{
+    lv_config cfg;
+    char err[256];
+    lv_config_defaults(&cfg);
+    cr_assert_eq(cfg.bind_schedulers, 0, "the kernel places threads unless asked");
+    cr_assert_eq(parse(&cfg, "--bind-schedulers", NULL, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(cfg.bind_schedulers, 1);
+    char out[4096] = {0};
+    FILE *o = fmemopen(out, sizeof(out) - 1, "w");
+    lv_config_usage(o);
+    fclose(o);
+    cr_assert(strstr(out, "--bind-schedulers"), "%s", out);
 }
