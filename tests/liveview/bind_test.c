@@ -103,22 +103,23 @@ static bool thread_mask(const char *name, cpu_set_t *mask)
     return found;
 }
 
-Test(bind, each_scheduler_on_a_cpu_of_its_own, .timeout = 30)
+static void two_schedulers(bool bind)
 {
     cpu_set_t allowed;
     cr_assert_eq(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
-    lv_rt *rt = start(2, true);
-    check_processes(rt, true, &allowed);
+    lv_rt *rt = start(2, bind);
+    check_processes(rt, bind, &allowed);
     lv_rt_free(rt);
+}
+
+Test(bind, each_scheduler_on_a_cpu_of_its_own, .timeout = 30)
+{
+    two_schedulers(true);
 }
 
 Test(bind, unbound_schedulers_may_run_anywhere, .timeout = 30)
 {
-    cpu_set_t allowed;
-    cr_assert_eq(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
-    lv_rt *rt = start(2, false);
-    check_processes(rt, false, &allowed);
-    lv_rt_free(rt);
+    two_schedulers(false);
 }
 
 Test(bind, the_monitor_keeps_off_the_scheduler_cpus, .timeout = 30)
