@@ -24,7 +24,7 @@ SALAMANDER_SECRET=fair-trace-secret-0123456789abcdef0123456789 "${spin[@]}" "$BU
 SPID=$!
 trap 'kill $SPID 2>/dev/null; wait $SPID 2>/dev/null' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/thermostat" && break; sleep 0.1; done
-perf record -q -k CLOCK_MONOTONIC -e sched:sched_switch -e sched:sched_wakeup -a -o "$OUT/perf.data" -- sleep 11 \
+perf record -q -k CLOCK_MONOTONIC -e sched:sched_switch -e sched:sched_wakeup -e signal:signal_generate -e signal:signal_deliver -a -o "$OUT/perf.data" -- sleep 11 \
   >"$OUT/perf.log" 2>&1 &
 PERF=$!
 sleep 0.5
