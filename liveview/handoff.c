@@ -147,6 +147,7 @@ static void complete(lv_rt *rt, lv__sched *s, lv__sched *exile)
 {
     lv_pid pid = exile->current ? exile->current->pid : 0;
     uint64_t ran_ms = (lv__now_ns() - exile->running_since_ns) / 1000000u;
+    lv__rt_unbind_thread(rt, exile->tid);
     pthread_mutex_lock(&rt->threads_lock);
     exile->next_exile = rt->exiles;
     rt->exiles = exile;

@@ -330,6 +330,9 @@ int lv__sched_init(lv_rt *rt, lv__sched *s, int index);
 lv__sched *lv__sched_run(lv__sched *s);
 /* --bind-schedulers: the calling runtime thread (the monitor) to the CPUs no scheduler has. */
 void lv__rt_bind_helper_thread(const lv_rt *rt);
+/* --bind-schedulers: thread tid, which no longer carries a scheduler (a hand-off), back to every
+ * CPU, so its blocked process does not share the CPU of the scheduler it left. */
+void lv__rt_unbind_thread(const lv_rt *rt, int tid);
 void lv__sched_set_current(lv__sched *s);
 void lv__sched_stop(lv__sched *s);
 void lv__sched_dispose(lv__sched *s);

@@ -527,7 +527,15 @@ void lv__rt_bind_helper_thread(const lv_rt *rt)
     cpu_set_t rest = rt->cpus;
     for (int i = 0; i < rt->nsched; i++)
         CPU_CLR(sched_cpu(rt, i), &rest);
-    pthread_setaffinity_np(pthread_self(), sizeof(rest), &rest);
+    int err = pthread_setaffinity_np(pthread_self(), sizeof(rest), &rest);
+    if (err)
+        fprintf(stderr, "[salamander] monitor: cannot keep off the schedulers' CPUs: %s\n", strerror(err));
+}
+
+void lv__rt_unbind_thread(const lv_rt *rt, int tid)
+{
+    if (rt->cfg.bind_schedulers && tid > 0 && CPU_COUNT(&rt->cpus) > 0)
+        sched_setaffinity(tid, sizeof(rt->cpus), &rt->cpus);
 }
 
 /* Runs scheduler s on the calling thread until it stops or the thread loses it (handoff.c);

@@ -29,7 +29,7 @@ void lv_config_usage(FILE *out)
             "  --listen HOST:PORT     address to serve on (default 127.0.0.1:4000)\n"
             "  --schedulers N         scheduler threads, 1..255 (default: number of cores)\n"
             "  --bind-schedulers      run scheduler i on the i-th CPU this process may use, and the\n"
-            "                         runtime's other threads on the CPUs left, if any (default: the\n"
+            "                         runtime's monitor thread on the CPUs left, if any (default: the\n"
             "                         kernel places threads)\n"
             "  --admin PATH           admin Unix socket for lvctl (default /tmp/salamander.sock)\n"
             "  --secret-file PATH     file holding the token signing secret (default: $SALAMANDER_SECRET,\n"

@@ -95,13 +95,29 @@ static void out_free(ws_conn *c)
     c->out = NULL;
 }
 
+/* Nothing more can be sent: the connection ends at its next read, which the shutdown makes
+ * immediate, so the caller (perhaps a view sending through the lv_socket) is not freed under its
+ * feet. */
+static void mark_broken(ws_conn *c)
+{
+    c->broken = true;
+    out_free(c);
+    shutdown(c->fd, SHUT_RDWR);
+}
+
 static void watch_output(ws_conn *c, bool on)
 {
     if (c->want_out == on || c->fd < 0)
         return;
     struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c};
-    if (epoll_ctl(c->wl->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+    if (epoll_ctl(c->wl->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0) {
         c->want_out = on;
+        return;
+    }
+    /* queued output would never be written, or a writable socket would wake the loop forever */
+    fprintf(stderr, "[salamander] %s: cannot watch the socket for output (%s): disconnected\n", peer(c),
+            strerror(errno));
+    mark_broken(c);
 }
 
 static void conn_teardown(ws_conn *c)
@@ -112,7 +128,10 @@ static void conn_teardown(ws_conn *c)
     if (h2o_timeout_is_linked(&c->timer))
         h2o_timeout_unlink(&c->timer);
     if (c->fd >= 0) {
-        close(c->fd); /* also leaves the epoll set */
+        /* out of the set before the free: close alone would not take it out while another
+         * descriptor (a fork's, a dup) still referred to the socket */
+        epoll_ctl(c->wl->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
         c->fd = -1;
     }
     if (c->lsock) {
@@ -143,14 +162,10 @@ static void on_reap(h2o_timeout_entry_t *entry)
     }
 }
 
-/* A write failed (the client reset or went away): the connection ends at its next read, which
- * shutdown guarantees, so the caller (perhaps a view sending through the lv_socket) is not freed
- * under its feet. */
+/* A write failed (the client reset or went away): see mark_broken. */
 static void conn_broken(ws_conn *c)
 {
-    c->broken = true;
-    out_free(c);
-    shutdown(c->fd, SHUT_RDWR);
+    mark_broken(c);
     watch_output(c, false);
 }
 
@@ -203,6 +218,12 @@ static bool conn_write(ws_conn *c, const uint8_t *hdr, size_t hdr_len, const cha
         }
         if (done == total)
             return true;
+        if (total - done > MAX_OUT_QUEUE) {
+            fprintf(stderr, "[salamander] %s: client is not reading (%zu bytes queued): disconnected\n", peer(c),
+                    total - done);
+            conn_teardown(c);
+            return false;
+        }
         if ((c->out = calloc(1, sizeof(*c->out))) == NULL) {
             fprintf(stderr, "[salamander] %s: out of memory queueing a frame: disconnected\n", peer(c));
             conn_teardown(c);
@@ -350,6 +371,10 @@ static void conn_input(ws_conn *c, char *data, size_t len)
             return;
         }
         memmove(keep, data + used, rest);
+        if (keep == owned) { /* give back what the messages just handled took */
+            char *smaller = realloc(keep, rest);
+            keep = smaller ? smaller : keep;
+        }
         c->partial = keep;
         c->partial_len = (uint32_t)rest;
         return;

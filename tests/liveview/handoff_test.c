@@ -4,6 +4,7 @@
  * crash like any other. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ typedef struct {
     _Atomic int got_byte;  /* read() returned */
     _Atomic int timer_ok;  /* a timer set after the call fired */
     int after;             /* what to do after the call: 0 timer, 1 spin, 2 crash */
+    _Atomic int tid;       /* the thread that made the call */
 } blocker_arg;
 
 static void blocker(void *arg)
@@ -45,6 +47,7 @@ static void blocker(void *arg)
     blocker_arg *b = arg;
     char c;
     ssize_t n;
+    atomic_store(&b->tid, (int)gettid());
     do
         n = read(b->fd, &c, 1); /* blocks the thread in the kernel */
     while (n < 0);
@@ -152,4 +155,45 @@ Test(handoff, a_blocked_process_spinning_afterwards_can_be_killed, .timeout = 60
 Test(handoff, a_blocked_process_crashing_afterwards_is_reported, .timeout = 60)
 {
     ends_after_blocking(2, 0, 2);
+}
+
+/* --bind-schedulers: the thread left behind in the call is let go of its scheduler's CPU, so it
+ * does not compete with the scheduler's new thread there. */
+Test(handoff, a_bound_scheduler_lets_its_old_thread_go_anywhere, .timeout = 60)
+{
+    cpu_set_t allowed, mask;
+    cr_assert_eq(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+    if (CPU_COUNT(&allowed) < 2)
+        cr_skip_test("one CPU: binding changes nothing");
+    lv_rt_config cfg;
+    lv_rt_config_defaults(&cfg);
+    cfg.schedulers = 1;
+    cfg.bind_schedulers = true;
+    lv_rt *rt;
+    cr_assert_eq(lv_rt_new(&cfg, &rt), 0);
+    cr_assert_eq(lv_rt_start(rt), 0);
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    blocker_arg b = {.fd = fds[0]};
+    cr_assert_eq(lv_rt_spawn(rt, "blocker", blocker, &b, NULL), 0);
+    for (int i = 0; i < 200 && atomic_load(&b.tid) == 0; i++)
+        sleep_ms(5);
+    cr_assert(atomic_load(&b.tid) > 0);
+    cr_assert_eq(sched_getaffinity(atomic_load(&b.tid), sizeof(mask), &mask), 0);
+    cr_expect_eq(CPU_COUNT(&mask), 1, "the scheduler's thread was not bound");
+    lv_sched_stats st = {0};
+    for (int i = 0; i < 400 && st.handoffs == 0; i++) {
+        sleep_ms(5);
+        lv_rt_sched_stats(rt, 0, &st);
+    }
+    cr_assert_eq(st.handoffs, 1, "no hand-off");
+    cr_assert_eq(sched_getaffinity(atomic_load(&b.tid), sizeof(mask), &mask), 0);
+    cr_expect(CPU_EQUAL(&mask, &allowed), "the blocked thread still sits on %d CPU(s)", CPU_COUNT(&mask));
+    cr_assert_eq(write(fds[1], "x", 1), 1);
+    for (int i = 0; i < 1000 && !atomic_load(&b.timer_ok); i++)
+        sleep_ms(5);
+    cr_expect(atomic_load(&b.timer_ok), "the process did not come home after its call");
+    close(fds[0]);
+    close(fds[1]);
+    lv_rt_free(rt);
 }
