@@ -198,44 +198,33 @@ static void conn_write_queued(ws_conn *c)
     conn_drained(c);
 }
 
-/* Writes [hdr, data] now, or whatever part the kernel takes, and queues the rest. Returns false
- * when the connection was torn down. */
-static bool conn_write(ws_conn *c, const uint8_t *hdr, size_t hdr_len, const char *data, size_t len)
+/* Writes [hdr, data] now, or whatever part the kernel takes, and queues the rest. */
+static void conn_write(ws_conn *c, const uint8_t *hdr, size_t hdr_len, const char *data, size_t len)
 {
     size_t done = 0, total = hdr_len + len;
     if (c->out == NULL) { /* nothing queued: straight to the socket, no copy */
         struct iovec iov[2] = {{(void *)hdr, hdr_len}, {(void *)data, len}};
-        for (;;) {
-            ssize_t n = writev(c->fd, iov, 2);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-                conn_broken(c);
-                return true;
-            }
-            done = n < 0 ? 0 : (size_t)n;
-            break;
+        ssize_t n;
+        while ((n = writev(c->fd, iov, 2)) < 0 && errno == EINTR)
+            ;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            conn_broken(c);
+            return;
         }
+        done = n < 0 ? 0 : (size_t)n;
         if (done == total)
-            return true;
-        if (total - done > MAX_OUT_QUEUE) {
-            fprintf(stderr, "[salamander] %s: client is not reading (%zu bytes queued): disconnected\n", peer(c),
-                    total - done);
-            conn_teardown(c);
-            return false;
-        }
-        if ((c->out = calloc(1, sizeof(*c->out))) == NULL) {
-            fprintf(stderr, "[salamander] %s: out of memory queueing a frame: disconnected\n", peer(c));
-            conn_teardown(c);
-            return false;
-        }
-    } else if (c->out->queued.len - c->out->sent + total > MAX_OUT_QUEUE) {
+            return;
+    }
+    size_t backlog = (c->out ? c->out->queued.len - c->out->sent : 0) + total - done;
+    if (backlog > MAX_OUT_QUEUE) {
         /* no close frame: it would queue behind what the client does not read */
         fprintf(stderr, "[salamander] %s: client is not reading (%zu bytes queued): disconnected\n", peer(c),
-                c->out->queued.len - c->out->sent);
+                backlog);
         conn_teardown(c);
-        return false;
+        return;
     }
+    if (c->out == NULL && (c->out = calloc(1, sizeof(*c->out))) == NULL)
+        goto NoMemory;
     struct ws_out *o = c->out;
     if (o->sent > 0 && o->sent >= o->queued.len / 2) { /* a slow reader: reuse the sent half */
         memmove(o->queued.data, o->queued.data + o->sent, o->queued.len - o->sent);
@@ -243,16 +232,16 @@ static bool conn_write(ws_conn *c, const uint8_t *hdr, size_t hdr_len, const cha
         o->sent = 0;
     }
     if (done < hdr_len)
-        lv_buf_append(&c->out->queued, hdr + done, hdr_len - done);
+        lv_buf_append(&o->queued, hdr + done, hdr_len - done);
     size_t from = done > hdr_len ? done - hdr_len : 0;
-    lv_buf_append(&c->out->queued, data + from, len - from);
-    if (!lv_buf_ok(&c->out->queued)) {
-        fprintf(stderr, "[salamander] %s: out of memory queueing a frame: disconnected\n", peer(c));
-        conn_teardown(c);
-        return false;
-    }
+    lv_buf_append(&o->queued, data + from, len - from);
+    if (!lv_buf_ok(&o->queued))
+        goto NoMemory;
     watch_output(c, true);
-    return true;
+    return;
+NoMemory:
+    fprintf(stderr, "[salamander] %s: out of memory queueing a frame: disconnected\n", peer(c));
+    conn_teardown(c);
 }
 
 static void conn_queue(ws_conn *c, int opcode, const char *data, size_t len)
