@@ -30,7 +30,7 @@ PERF=$!
 sleep 0.5
 threads=()
 [ ${#cpin[@]} -gt 0 ] && threads=(--threads 1)
-"${cpin[@]}" timeout 60 "$BUILD/bench/lvload" --port $PORT --server-pid $SPID --label fair-trace --think-ms 10 "${threads[@]}" \
+"${cpin[@]}" timeout 60 "$BUILD/bench/lvload" --port $PORT --server-pid $SPID --label fair-trace --think-ms 10 --think-random "${threads[@]}" \
   --slow-out "$OUT/slow.txt" --slow-ms 1 fair 100 8 >"$OUT/lvload.json"
 wait $PERF
 perf script -i "$OUT/perf.data" -F comm,tid,cpu,time,event,trace >"$OUT/sched.txt" 2>/dev/null

@@ -118,6 +118,7 @@ typedef struct lvl_opts {
     bool echo;
     int threads, procs, per_proc, src_addrs, conc, http_conns, warmup, settle_ms, join_timeout_ms, drain_ms;
     int think_ms; /* pause between a click's reply and the next click (0: closed loop) */
+    bool think_random; /* each pause drawn uniformly from [think_ms / 2, 3 * think_ms / 2] */
     const char *slow_out; /* clicks/fair: append clicks slower than slow_ms to this file */
     double slow_ms;
 } lvl_opts;
@@ -284,6 +285,11 @@ typedef struct lvl_sample {
     uint32_t sent_us, lat_us; /* send time since t_start, latency */
 } lvl_sample;
 
+typedef struct lvl_think {
+    int64_t due;
+    uint32_t conn;
+} lvl_think;
+
 typedef struct lvl_thread {
     int slot_index, worker, first_session;
     lvl_slot *slot;
@@ -304,10 +310,9 @@ typedef struct lvl_thread {
     uint64_t cnt[C_COUNTERS];
     lvl_sample *samples;
     size_t nsamples, samples_cap;
-    /* sessions thinking before their next click: a ring in due order (the think time is constant) */
-    uint32_t *think_conn;
-    int64_t *think_due;
-    uint32_t think_head, think_len;
+    /* sessions thinking before their next click: a min-heap on the due time */
+    lvl_think *think;
+    uint32_t think_len;
     uint64_t rng;
     char *rb;      /* LVL_READ_BUF */
     char *scratch; /* JSON text being composed */
@@ -354,6 +359,38 @@ static uint32_t lvl_rand32(lvl_thread *th)
     th->rng ^= th->rng >> 7;
     th->rng ^= th->rng << 17;
     return (uint32_t)(th->rng >> 16);
+}
+
+/* Session conn thinks until due (the heap has room for every session of the thread). */
+static void lvl_think_push(lvl_thread *th, uint32_t conn, int64_t due)
+{
+    uint32_t i = th->think_len++;
+    for (; i > 0 && th->think[(i - 1) / 2].due > due; i = (i - 1) / 2)
+        th->think[i] = th->think[(i - 1) / 2];
+    th->think[i] = (lvl_think){due, conn};
+}
+
+static uint32_t lvl_think_pop(lvl_thread *th)
+{
+    uint32_t conn = th->think[0].conn;
+    lvl_think last = th->think[--th->think_len];
+    uint32_t i = 0, n = th->think_len;
+    for (uint32_t child; (child = 2 * i + 1) < n; i = child) {
+        if (child + 1 < n && th->think[child + 1].due < th->think[child].due)
+            child++;
+        if (th->think[child].due >= last.due)
+            break;
+        th->think[i] = th->think[child];
+    }
+    if (n > 0)
+        th->think[i] = last;
+    return conn;
+}
+
+static int64_t lvl_think_ns(lvl_thread *th)
+{
+    int64_t t = (int64_t)O.think_ms * 1000000;
+    return O.think_random ? t / 2 + (int64_t)((uint64_t)lvl_rand32(th) * (uint64_t)t >> 32) : t;
 }
 
 static char *lvl_put(char *p, const char *s, size_t n)
@@ -1043,11 +1080,8 @@ static void lvl_on_reply(lvl_thread *th, lvl_conn *c, uint32_t ref, bool ok, con
         if (!th->load_stopped && now < SH->t_end_ns) {
             if (O.think_ms == 0)
                 lvl_send_click(th, c, now);
-            else { /* its next click waits in the ring */
-                uint32_t at = (th->think_head + th->think_len++) % th->nconns;
-                th->think_conn[at] = (uint32_t)(c - th->conns);
-                th->think_due[at] = now + (int64_t)O.think_ms * 1000000;
-            }
+            else
+                lvl_think_push(th, (uint32_t)(c - th->conns), now + lvl_think_ns(th));
         }
         return;
     }
@@ -1421,10 +1455,8 @@ static void lvl_phase_step(lvl_thread *th, int64_t now)
                 if (th->conns[i].state == S_JOINED && th->conns[i].role == R_MAIN)
                     lvl_send_click(th, &th->conns[i], now);
         }
-        while (th->think_len && th->think_due[th->think_head] <= now) {
-            lvl_conn *c = &th->conns[th->think_conn[th->think_head]];
-            th->think_head = (th->think_head + 1) % th->nconns;
-            th->think_len--;
+        while (th->think_len && th->think[0].due <= now) {
+            lvl_conn *c = &th->conns[lvl_think_pop(th)];
             if (c->state == S_JOINED && now < SH->t_end_ns && !th->load_stopped)
                 lvl_send_click(th, c, now);
         }
@@ -1551,8 +1583,8 @@ static void *lvl_thread_main(void *arg)
             int64_t next = !th->load_started && O.scenario != SC_TICKS ? SH->t_start_ns
                            : th->has_calc && !th->calc_sent            ? SH->t_calc_ns
                                                                        : SH->t_end_ns;
-            if (th->think_len && th->think_due[th->think_head] < next)
-                next = th->think_due[th->think_head];
+            if (th->think_len && th->think[0].due < next)
+                next = th->think[0].due;
             wait_ns = next - now < 0 ? 0 : next - now < wait_ns ? next - now : wait_ns;
         }
         struct timespec ts = {0, (long)wait_ns};
@@ -1613,9 +1645,8 @@ static void lvl_worker(const lvl_plan *pl, int w)
         th->nhc = O.http_conns;
         th->rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)s << 32) ^ (uint64_t)getpid();
         if (O.think_ms > 0) {
-            th->think_conn = calloc(th->nconns ? th->nconns : 1, sizeof(uint32_t));
-            th->think_due = calloc(th->nconns ? th->nconns : 1, sizeof(int64_t));
-            if (th->think_conn == NULL || th->think_due == NULL)
+            th->think = calloc(th->nconns ? th->nconns : 1, sizeof(lvl_think));
+            if (th->think == NULL)
                 abort();
         }
         if (O.scenario == SC_FAIR) {
@@ -1974,6 +2005,7 @@ static void lvl_usage(void)
         "  --warmup W [5] (idle)  --settle-ms [4000] (idle hold)  --join-timeout-ms [10000]  --drain-ms "
         "[10000]\n"
         "  --think-ms T [0]   clicks/fair: pause T ms between a reply and the session's next click\n"
+        "  --think-random     each pause uniform in [T/2, 3T/2] ms: sessions do not click in step\n"
         "  --slow-out FILE --slow-ms X [1]: clicks/fair: append the clicks slower than X ms to FILE\n"
         "                     (\"SENT_NS LATENCY_US\", CLOCK_MONOTONIC), for a trace of the same run\n"
         "Limits: N <= %d, S <= %d; everything goes to 127.0.0.1. Output: one JSON line on stdout.\n",
@@ -1987,6 +2019,10 @@ static int lvl_parse(int argc, char **argv)
         const char *f = argv[i];
         if (strcmp(f, "--echo") == 0) {
             O.echo = true;
+            continue;
+        }
+        if (strcmp(f, "--think-random") == 0) {
+            O.think_random = true;
             continue;
         }
         if (i + 1 >= argc)
@@ -2250,7 +2286,7 @@ int main(int argc, char **argv)
     if (O.scenario != SC_IDLE)
         fprintf(f, ",\"seconds\":%g", O.seconds);
     if (O.scenario == SC_CLICKS || O.scenario == SC_FAIR)
-        fprintf(f, ",\"think_ms\":%d", O.think_ms);
+        fprintf(f, ",\"think_ms\":%d,\"think_random\":%s", O.think_ms, O.think_random ? "true" : "false");
     fprintf(f, ",\"procs\":%d,\"threads\":%d,\"src_addrs\":%d", O.procs, lvl_p.nslots, O.src_addrs);
     fprintf(f, ",\"server_alive\":%s,\"crashed_step\":%s%s%s,\"failed_step\":%s%s%s",
             alive ? "true" : "false", lvl_crashed_step ? "\"" : "",

@@ -25,11 +25,11 @@ const NAMES = {
   echo_mt: `h2o echo (${meta.cores || 'all'} threads)`,
   echo_pinned: 'h2o echo (1 thread) on CPU 0, lvload on CPU 1',
   sal1_pinned: 'Salamander --schedulers 1 on CPU 0, lvload on CPU 1',
-  echo_think10: 'h2o echo (1 thread) on CPU 0, lvload on the last CPU, clicks with 10 ms think time',
-  sal1_think10: 'Salamander --schedulers 1 --bind-schedulers, lvload on the last CPU, clicks with 10 ms think time',
-  lvjs_think10: 'LiveViewJS 0.8.1 on CPU 0, lvload on the last CPU, clicks with 10 ms think time',
-  sal1_think10_unpinned: 'Salamander --schedulers 1, clicks with 10 ms think time, unpinned',
-  lvjs_think10_unpinned: 'LiveViewJS 0.8.1, clicks with 10 ms think time, unpinned',
+  echo_think10: 'h2o echo (1 thread) on CPU 0, lvload on the last CPU, clicks with ~10 ms think time',
+  sal1_think10: 'Salamander --schedulers 1 --bind-schedulers, lvload on the last CPU, clicks with ~10 ms think time',
+  lvjs_think10: 'LiveViewJS 0.8.1 on CPU 0, lvload on the last CPU, clicks with ~10 ms think time',
+  sal1_think10_unpinned: 'Salamander --schedulers 1, clicks with ~10 ms think time, unpinned',
+  lvjs_think10_unpinned: 'LiveViewJS 0.8.1, clicks with ~10 ms think time, unpinned',
   sal1: 'Salamander --schedulers 1',
   saln: `Salamander --schedulers ${meta.cores || 'N'}`,
   lvjs: 'LiveViewJS 0.8.1',
@@ -150,17 +150,18 @@ if (mode === 'standard') {
   ratio('peers.idle_session_bytes_vs_liveviewjs', worst('idle', idleN, ['sal1', 'saln'], 'bytes_per_session'),
     best('idle', idleN, ['lvjs'], 'bytes_per_session'), 'bytes_per_session', '<=0.1',
     `Salamander's (larger) bytes per idle joined thermostat / LiveViewJS's, ${idleN.toLocaleString('en')} sessions, page GET included`);
+  const think = (r) => (r && r.think_random ? `${r.think_ms / 2}-${(3 * r.think_ms) / 2} ms think time, drawn per click` : `${r ? r.think_ms : 10} ms think time`);
   // the median round of each (find() picks it for fair runs; the echo's rounds are sorted here)
   const f = find('sal1_think10', 'fair', 100);
   const fv = usable(f) ? f.stall_p99_ms : null;
   const fn = rounds('sal1_think10', 'fair', 100);
   const floors = rounds('echo_think10', 'clicks', 100).filter((r) => r.p99_ms !== null && r.p99_ms !== undefined).sort((a, b) => a.p99_ms - b.p99_ms);
   const floor = floors.length ? floors[(floors.length - 1) >> 1] : null;
-  bench('peers.fair_p99_ms', fv, 'ms', fv === null ? `Salamander --schedulers 1 fair 100 (10 ms think time): ${trouble(f)}`
-    : `p99 of the other 100 sessions' clicks (10 ms think time) in flight during the n=2e9 calculation (~3 s), --schedulers 1 --bind-schedulers (scheduler on CPU 0), lvload on the last CPU; median of ${fn.length} rounds (${fn.map((r) => fmt(r.stall_p99_ms, 2)).join(', ')}; before the calculation: ${fn.map((r) => fmt(r.before_p99_ms, 2)).join(', ')}; steal ${fn.map((r) => fmt(r.steal_pct, 1)).join(', ')} %); goal <= 1: ${fv <= 1 ? 'met' : 'NOT met'}${floor && floor.p99_ms > 1 ? `; the goal lies below the bare echo's own p99 on this box in this run (next line)` : ''}`);
+  bench('peers.fair_p99_ms', fv, 'ms', fv === null ? `Salamander --schedulers 1 fair 100 (${think(f)}): ${trouble(f)}`
+    : `p99 of the other 100 sessions' clicks (${think(f)}) in flight during the n=2e9 calculation (~3 s), --schedulers 1 --bind-schedulers (scheduler on CPU 0), lvload on the last CPU; median of ${fn.length} rounds (${fn.map((r) => fmt(r.stall_p99_ms, 2)).join(', ')}; before the calculation: ${fn.map((r) => fmt(r.before_p99_ms, 2)).join(', ')}; steal ${fn.map((r) => fmt(r.steal_pct, 1)).join(', ')} %); goal <= 1: ${fv <= 1 ? 'met' : 'NOT met'}${floor && floor.p99_ms > 1 ? `; the goal lies below the bare echo's own p99 on this box in this run (next line)` : ''}`);
   bench('peers.fair_floor_echo_p99_ms', floor ? floor.p99_ms : null, 'ms', floor
-    ? `the floor: the bare h2o echo (1 thread, on CPU 0) answering the same 100 sessions' clicks (10 ms think time) from the same pinned lvload, no calculation; median of ${floors.length} rounds alternating with the ones above (${floors.map((r) => fmt(r.p99_ms, 2)).join(', ')}; steal ${floors.map((r) => fmt(r.steal_pct, 1)).join(', ')} %)`
-    : `echo with 10 ms think time: ${trouble(find('echo_think10', 'clicks', 100))}`);
+    ? `the floor: the bare h2o echo (1 thread, on CPU 0) answering the same 100 sessions' clicks (${think(floor)}) from the same pinned lvload, no calculation; median of ${floors.length} rounds alternating with the ones above (${floors.map((r) => fmt(r.p99_ms, 2)).join(', ')}; steal ${floors.map((r) => fmt(r.steal_pct, 1)).join(', ')} %)`
+    : `echo with think time: ${trouble(find('echo_think10', 'clicks', 100))}`);
   const fu = find('sal1_think10_unpinned', 'fair', 100);
   bench('peers.fair_unpinned_p99_ms', usable(fu) ? fu.stall_p99_ms : null, 'ms', usable(fu)
     ? `the same with server and lvload left to the kernel's placement (before the calculation: ${fmt(fu.before_p99_ms, 3)}; steal ${fmt(fu.steal_pct, 1)} %)` : trouble(fu));
