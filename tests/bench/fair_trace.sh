@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The fair scenario under a kernel scheduling trace: Salamander --schedulers 1 and lvload
-# `fair 100 8` with 10 ms think time (as bench-peers' sal1_think10 run), perf recording every
+# `fair 100 8` with 5-15 ms think time (as bench-peers' sal1_think10 run), perf recording every
 # context switch and wake-up on the box meanwhile; then tests/bench/fair_trace.mjs tells, for the
 # clicks slower than 2 ms, where the time went (see RESULTS.md, "Fairness").
 #   tests/bench/fair_trace.sh                           the kernel places every thread
