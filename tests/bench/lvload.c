@@ -1939,11 +1939,28 @@ static uint32_t lvl_send(int cmd)
 }
 
 /* Waits until every worker thread has finished command generation gen. */
+/* fair: the box's CPU accounting at the calculation's submit and at its result (or the end of the
+ * load), so that steal is known for the very window the stall figures cover */
+static lvl_cpu_snap lvl_calc_win[2];
+static int lvl_calc_win_seen;
+
+static void lvl_watch_calc_window(void)
+{
+    lvl_slot *s0 = &SH->slots[0]; /* written by the worker that holds the calculating session */
+    if (lvl_calc_win_seen == 0 && __atomic_load_n(&s0->calc_submit_ns, __ATOMIC_RELAXED))
+        lvl_cpu_snapshot(&lvl_calc_win[lvl_calc_win_seen++], -1, NULL, 0);
+    else if (lvl_calc_win_seen == 1 &&
+             (__atomic_load_n(&s0->calc_done_ns, __ATOMIC_RELAXED) || lvl_now() >= SH->t_end_ns))
+        lvl_cpu_snapshot(&lvl_calc_win[lvl_calc_win_seen++], -1, NULL, 0);
+}
+
 static int lvl_wait(uint32_t gen, int cmd, int timeout_ms)
 {
     int64_t deadline = lvl_now() + (int64_t)timeout_ms * 1000000;
     int64_t next_check = 0;
     for (;;) {
+        if (cmd == PH_LOAD && O.scenario == SC_FAIR)
+            lvl_watch_calc_window();
         int done = 0;
         for (int s = 0; s < lvl_p.nslots; s++)
             done += atomic_load_explicit(&SH->slots[s].done_gen, memory_order_acquire) == gen;
@@ -2342,6 +2359,8 @@ int main(int argc, char **argv)
             fputc('"', f);
             lvl_json_hist(f, "stall_", &stall);
             lvl_json_hist(f, "before_", &before);
+            lvl_json_num(f, "stall_steal_pct",
+                         lvl_calc_win_seen == 2 ? lvl_cpu_between(&lvl_calc_win[0], &lvl_calc_win[1]).steal_pct : -1, 1);
         }
     } else {
         fprintf(f, ",\"expected_ticks\":%.0f", (double)joined * O.seconds);
