@@ -22,6 +22,7 @@ run_suite "runtime smoke test under valgrind" make --no-print-directory test-val
 run_suite "template compiler golden tests" make --no-print-directory test-templates
 run_suite "client unit tests" make --no-print-directory test-js
 run_suite "end-to-end tests in headless Chromium" make --no-print-directory test-e2e
+run_suite "load generator tests (lvload under ASan+UBSan)" make --no-print-directory test-bench-tools
 echo "==== summary"
 echo "$total_p passed, $total_f failed"
 exit $status

@@ -9,11 +9,16 @@ CC    ?= gcc
 PEERS_CFLAGS := -std=c17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror
 PEERS_DIR    := $(BUILD)/bench
 
-.PHONY: bench-peers bench-peers-scale bench-peers-tools
+.PHONY: bench-peers bench-peers-scale bench-peers-tools test-bench-tools
 
 $(PEERS_DIR)/lvload: tests/bench/lvload.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PEERS_CFLAGS) $< -o $@ -lpthread -lm
+
+# the same under ASan+UBSan, for the tools' own tests (tests/bench/lvload_test.mjs)
+$(PEERS_DIR)/asan/lvload: tests/bench/lvload.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PEERS_CFLAGS) -O1 -fsanitize=address,undefined $< -o $@ -lpthread -lm
 
 # h2o's <h2o/websocket.h> includes <wslay/wslay.h>, which only libwslay-dev ships.
 $(PEERS_DIR)/.wslay-stamp:
@@ -27,6 +32,10 @@ $(PEERS_DIR)/echo: tests/bench/echo.c | $(PEERS_DIR)/.wslay-stamp
 	$(CC) $(PEERS_CFLAGS) $< -o $@ -lh2o-evloop -lwslay -lssl -lcrypto -lpthread
 
 bench-peers-tools: $(PEERS_DIR)/lvload $(PEERS_DIR)/echo
+
+# make test-bench-tools: lvload (sanitized) against Salamander and the echo (part of `make test`)
+test-bench-tools: $(PEERS_DIR)/asan/lvload $(PEERS_DIR)/echo $(PEERS_SERVER)
+	node tests/bench/lvload_test.mjs $(BUILD)
 
 # Included from the top-level Makefile, bench-peers first builds Salamander with that Makefile's
 # rules; run alone, peers.sh uses whatever build/salamander exists and reports Salamander's runs

@@ -2,9 +2,10 @@
 // --schedulers 1. Prints BENCH lines and exits non-zero, naming the step, when anything fails.
 // usage: node run.mjs BUILD_DIR
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer, createConnection } from 'node:net';
+import { createConnection } from 'node:net';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../common/ports.mjs';
 
 const require = createRequire(new URL('../../js/package.json', import.meta.url));
 const WebSocket = require('ws');
@@ -21,13 +22,6 @@ function fail(step, why) {
     server.child.kill('SIGKILL');
   }
   process.exit(1);
-}
-
-function freePort() {
-  return new Promise(resolve => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
 }
 
 function lvctl(...args) {

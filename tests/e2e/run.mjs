@@ -5,10 +5,10 @@
 // flag picks one pass. Before them, the transport tests (transport.mjs) run once with raw sockets. Each pass starts its own server on a free loopback port and stops it by
 // PID. Prints one combined "e2e: N passed, M failed, K skipped" line.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { transportSuite } from './transport.mjs';
+import { freePort } from '../common/ports.mjs';
 
 const require = createRequire(new URL('../../js/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -25,14 +25,6 @@ const CLIENTS = [
 ].filter(c => !only || c.name === only);
 const SECRET = 'e2e-secret-0123456789abcdef';
 const deadline = setTimeout(() => { console.error('e2e: global timeout (240 s)'); process.exit(2); }, 240000);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-    srv.on('error', reject);
-  });
-}
 
 // Starts build/salamander on port with the pass's client; resolves once /thermostat answers.
 async function startServer(port, client) {
