@@ -242,6 +242,7 @@ if (mode === 'standard') {
   }
   g.push('</svg>');
   const svg = path.join(outDir, 'peers-clicks.svg');
+  fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(svg, g.join('\n') + '\n');
   console.log(`\nplot: ${svg}`);
 }
