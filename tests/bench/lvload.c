@@ -1938,7 +1938,6 @@ static uint32_t lvl_send(int cmd)
     return atomic_fetch_add_explicit(&SH->gen, 1, memory_order_acq_rel) + 1;
 }
 
-/* Waits until every worker thread has finished command generation gen. */
 /* fair: the box's CPU accounting at the calculation's submit and at its result (or the end of the
  * load), so that steal is known for the very window the stall figures cover */
 static lvl_cpu_snap lvl_calc_win[2];
@@ -1954,6 +1953,7 @@ static void lvl_watch_calc_window(void)
         lvl_cpu_snapshot(&lvl_calc_win[lvl_calc_win_seen++], -1, NULL, 0);
 }
 
+/* Waits until every worker thread has finished command generation gen. */
 static int lvl_wait(uint32_t gen, int cmd, int timeout_ms)
 {
     int64_t deadline = lvl_now() + (int64_t)timeout_ms * 1000000;
