@@ -9,7 +9,7 @@ CC    ?= gcc
 PEERS_CFLAGS := -std=c17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror
 PEERS_DIR    := $(BUILD)/bench
 
-.PHONY: bench-peers bench-peers-scale bench-peers-tools test-bench-tools
+.PHONY: bench-peers bench-peers-scale bench-peers-fair bench-peers-tools test-bench-tools
 
 $(PEERS_DIR)/lvload: tests/bench/lvload.c
 	@mkdir -p $(dir $@)
@@ -43,10 +43,13 @@ test-bench-tools: $(PEERS_DIR)/asan/lvload $(PEERS_DIR)/echo $(PEERS_SERVER)
 PEERS_SERVER := $(if $(filter Makefile,$(notdir $(firstword $(MAKEFILE_LIST)))),$(BUILD)/salamander)
 
 # make bench-peers: the standard set, < 10 minutes; make bench-peers-scale: 19,000 idle sessions
-# and 10,000 ticking thermostats. Both print a table and BENCH lines and keep the raw JSON lines
+# and 10,000 ticking thermostats; make bench-peers-fair: only the fair figure and its floor. Both print a table and BENCH lines and keep the raw JSON lines
 # in build/bench/peers/; bench-peers also draws build/bench/peers-clicks.svg.
 bench-peers: bench-peers-tools $(PEERS_SERVER)
 	BUILD=$(BUILD) bash tests/bench/peers.sh
 
 bench-peers-scale: bench-peers-tools $(PEERS_SERVER)
 	BUILD=$(BUILD) bash tests/bench/peers.sh scale
+
+bench-peers-fair: bench-peers-tools $(PEERS_SERVER)
+	BUILD=$(BUILD) bash tests/bench/peers.sh fair

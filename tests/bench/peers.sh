@@ -7,13 +7,16 @@
 #   tests/bench/peers.sh          the standard set (make bench-peers, < 10 minutes): clicks at
 #                                 1..10,000 sessions, fair, idle 10,000, ticks 1,000
 #   tests/bench/peers.sh scale    idle 19,000 and 10,000 ticking thermostats
+#   tests/bench/peers.sh fair     only peers.fair_p99_ms and its floor (the rounds of the standard
+#                                 set, ~1.5 minutes: to re-measure when the host is quiet)
 #   tests/bench/peers.sh report   only re-print the figures and redraw the plot of the last run
 #
 # Output: raw JSON lines in build/bench/peers/<mode>.jsonl, a table and BENCH lines on stdout
 # (tests/bench/peers_report.mjs), the plot build/bench/peers-clicks.svg.
 # Env: BUILD (build), PEERS_PORT (first port, 4800), PEERS_SECONDS (clicks duration, 5),
 # PEERS_SYSTEMS (subset, e.g. "echo sal1"), PEERS_SIZES (clicks sweep, "1 10 100 1000 10000"),
-# PEERS_IDLE (10000), PEERS_TICKS (1000), LVJS_DIR (../shared/peers/liveviewjs), LVLOAD_ARGS.
+# PEERS_IDLE (10000), PEERS_TICKS (1000), PEERS_FAIR_ROUNDS (3), LVJS_DIR (../shared/peers/liveviewjs),
+# LVLOAD_ARGS.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -43,7 +46,7 @@ report() {
   node "$ROOT/tests/bench/peers_report.mjs" "$OUT/$1.jsonl" "$ROOT/$BUILD/bench" "$1"
 }
 if [ "$MODE" = report ]; then
-  for m in standard scale; do [ -s "$OUT/$m.jsonl" ] && report $m; done
+  for m in standard fair scale; do [ -s "$OUT/$m.jsonl" ] && report $m; done
   exit 0
 fi
 
@@ -184,6 +187,18 @@ run() {
   echo "$line" | cut -c1-220 >&2
 }
 
+# peers.fair_p99_ms and its floor: the bare echo (one thread, on CPU 0) answering the same clicks
+# from the same lvload, in rounds alternating with Salamander's so both meet the same host moments
+think="--think-ms 10 --think-random"
+fair_rounds() {
+  for _ in $(seq "${PEERS_FAIR_ROUNDS:-3}"); do
+    RUN_LABEL=echo_think10 PIN_SERVER=0 PIN_CLIENT=$((CORES - 1)) LVLOAD_ARGS="$think --threads 1" \
+      run echo clicks 100 6
+    RUN_LABEL=sal1_think10 PIN_SERVER=0 BIND_SCHEDULERS=1 PIN_CLIENT=$((CORES - 1)) \
+      LVLOAD_ARGS="$think --threads 1 --calc-n 2000000000" run sal1 fair 100 8
+  done
+}
+
 # ---- the runs ---------------------------------------------------------------------------------
 {
   echo "{\"meta\":true,\"mode\":\"$MODE\",\"date\":\"$(date -u +%FT%TZ)\",\"cores\":$CORES,"
@@ -220,15 +235,7 @@ standard)
   # while a core idles: RESULTS.md, "Fairness"). The calculation, n = 2e9, takes ~3 s in C (the
   # issue's "takes seconds"; 3e8 took 0.4 s).
   for sys in sal1 saln lvjs; do run $sys fair 100 8; done
-  think="--think-ms 10 --think-random"
-  # the floor under that figure: the bare echo (one thread, on CPU 0) answering the same clicks
-  # from the same lvload, in rounds alternating with Salamander's so both meet the same host moments
-  for rep in 1 2 3; do
-    RUN_LABEL=echo_think10 PIN_SERVER=0 PIN_CLIENT=$((CORES - 1)) LVLOAD_ARGS="$think --threads 1" \
-      run echo clicks 100 6
-    RUN_LABEL=sal1_think10 PIN_SERVER=0 BIND_SCHEDULERS=1 PIN_CLIENT=$((CORES - 1)) \
-      LVLOAD_ARGS="$think --threads 1 --calc-n 2000000000" run sal1 fair 100 8
-  done
+  fair_rounds
   RUN_LABEL=lvjs_think10 PIN_SERVER=0 PIN_CLIENT=$((CORES - 1)) \
     LVLOAD_ARGS="$think --threads 1 --calc-n 2000000000" run lvjs fair 100 8
   for sys in sal1 lvjs; do
@@ -237,12 +244,15 @@ standard)
   for sys in saln lvjs; do run $sys idle "$IDLE_N"; done
   for sys in sal1 saln lvjs; do run $sys ticks "$TICKS_N" 6; done
   ;;
+fair)
+  fair_rounds
+  ;;
 scale)
   # held 35 s, so every session also sends one heartbeat (every 30 s, as the browser client does)
   for sys in saln sal1 lvjs; do run $sys idle 19000 35; done
   for sys in saln sal1 lvjs; do run $sys ticks 10000 10; done
   ;;
-*) sed -n '2,17p' "$0" >&2; exit 2 ;;
+*) sed -n '2,19p' "$0" >&2; exit 2 ;;
 esac
 
 log "done in $(($(date +%s) - START)) s; results in $RESULTS"
