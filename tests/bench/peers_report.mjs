@@ -140,6 +140,17 @@ function ratio(name, num, den, key, goal, why) {
   const met = !goal ? '' : (goal.startsWith('>=') ? v >= +goal.slice(2) : v <= +goal.slice(2)) ? '; goal ' + goal + ': met' : '; goal ' + goal + ': NOT met';
   bench(name, v, 'ratio', `${why}: ${fmt(num[key], 0)} (${num.system}) / ${fmt(den[key], 0)} (${den.system})${met}`);
 }
+if (mode === 'standard') {
+  const sal = best('clicks', 1000, ['sal1', 'saln'], 'events_per_s');
+  ratio('peers.clicks1000_vs_h2o_echo', sal, best('clicks', 1000, ['echo', 'echo_mt'], 'events_per_s'), 'events_per_s', '>=0.7',
+    "Salamander's best clicks/s at 1,000 sessions (best round of sal1, saln) / the echo's best round trips/s (echo, echo_mt)");
+  ratio('peers.clicks1000_vs_liveviewjs', sal, best('clicks', 1000, ['lvjs'], 'events_per_s'), 'events_per_s', '>=4',
+    "Salamander's best clicks/s at 1,000 sessions / LiveViewJS's");
+  const idleN = Math.max(0, ...rows.filter((r) => r.scenario === 'idle' && r.system === 'lvjs' && usable(r)).map((r) => r.sessions));
+  ratio('peers.idle_session_bytes_vs_liveviewjs', worst('idle', idleN, ['sal1', 'saln'], 'bytes_per_session'),
+    best('idle', idleN, ['lvjs'], 'bytes_per_session'), 'bytes_per_session', '<=0.1',
+    `Salamander's (larger) bytes per idle joined thermostat / LiveViewJS's, ${idleN.toLocaleString('en')} sessions, page GET included`);
+}
 if (mode === 'standard' || mode === 'fair') {
   const think = (r) => (r && r.think_random ? `${r.think_ms / 2}-${(3 * r.think_ms) / 2} ms think time, drawn per click` : `${r ? r.think_ms : 10} ms think time`);
   // Host interference (steal, other guests' jobs) only ever adds latency, as it only ever takes
@@ -162,15 +173,6 @@ if (mode === 'standard' || mode === 'fair') {
     : `echo with think time: ${trouble(find('echo_think10', 'clicks', 100))}`);
 }
 if (mode === 'standard') {
-  const sal = best('clicks', 1000, ['sal1', 'saln'], 'events_per_s');
-  ratio('peers.clicks1000_vs_h2o_echo', sal, best('clicks', 1000, ['echo', 'echo_mt'], 'events_per_s'), 'events_per_s', '>=0.7',
-    "Salamander's best clicks/s at 1,000 sessions (best round of sal1, saln) / the echo's best round trips/s (echo, echo_mt)");
-  ratio('peers.clicks1000_vs_liveviewjs', sal, best('clicks', 1000, ['lvjs'], 'events_per_s'), 'events_per_s', '>=4',
-    "Salamander's best clicks/s at 1,000 sessions / LiveViewJS's");
-  const idleN = Math.max(0, ...rows.filter((r) => r.scenario === 'idle' && r.system === 'lvjs' && usable(r)).map((r) => r.sessions));
-  ratio('peers.idle_session_bytes_vs_liveviewjs', worst('idle', idleN, ['sal1', 'saln'], 'bytes_per_session'),
-    best('idle', idleN, ['lvjs'], 'bytes_per_session'), 'bytes_per_session', '<=0.1',
-    `Salamander's (larger) bytes per idle joined thermostat / LiveViewJS's, ${idleN.toLocaleString('en')} sessions, page GET included`);
   const fu = find('sal1_think10_unpinned', 'fair', 100);
   bench('peers.fair_unpinned_p99_ms', usable(fu) ? fu.stall_p99_ms : null, 'ms', usable(fu)
     ? `the same with server and lvload left to the kernel's placement (before the calculation: ${fmt(fu.before_p99_ms, 3)}; steal ${fmt(fu.steal_pct, 1)} %)` : trouble(fu));
