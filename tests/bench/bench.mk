@@ -43,8 +43,9 @@ test-bench-tools: $(PEERS_DIR)/asan/lvload $(PEERS_DIR)/echo $(PEERS_SERVER)
 PEERS_SERVER := $(if $(filter Makefile,$(notdir $(firstword $(MAKEFILE_LIST)))),$(BUILD)/salamander)
 
 # make bench-peers: the standard set, < 10 minutes; make bench-peers-scale: 19,000 idle sessions
-# and 10,000 ticking thermostats; make bench-peers-fair: only the fair figure and its floor. Both print a table and BENCH lines and keep the raw JSON lines
-# in build/bench/peers/; bench-peers also draws build/bench/peers-clicks.svg.
+# and 10,000 ticking thermostats; make bench-peers-fair: only the fair figure and its floor. Each
+# prints a table and BENCH lines and keeps the raw JSON lines in build/bench/peers/; bench-peers
+# also draws build/bench/peers-clicks.svg.
 bench-peers: bench-peers-tools $(PEERS_SERVER)
 	BUILD=$(BUILD) bash tests/bench/peers.sh
 

@@ -8,7 +8,7 @@
 #                                 1..10,000 sessions, fair, idle 10,000, ticks 1,000
 #   tests/bench/peers.sh scale    idle 19,000 and 10,000 ticking thermostats
 #   tests/bench/peers.sh fair     only peers.fair_p99_ms and its floor (the rounds of the standard
-#                                 set, ~1.5 minutes: to re-measure when the host is quiet)
+#                                 set, ~1 minute: to re-measure when the host is quiet)
 #   tests/bench/peers.sh report   only re-print the figures and redraw the plot of the last run
 #
 # Output: raw JSON lines in build/bench/peers/<mode>.jsonl, a table and BENCH lines on stdout
