@@ -174,7 +174,7 @@ if (mode === 'standard' || mode === 'fair') {
 }
 if (mode === 'standard') {
   const fu = find('sal1_think10_unpinned', 'fair', 100);
-  bench('peers.fair_unpinned_p99_ms', usable(fu) ? fu.stall_p99_ms : null, 'ms', usable(fu)
+  if (fu) bench('peers.fair_unpinned_p99_ms', usable(fu) ? fu.stall_p99_ms : null, 'ms', usable(fu)
     ? `the same with server and lvload left to the kernel's placement (before the calculation: ${fmt(fu.before_p99_ms, 3)}; steal ${fmt(fu.steal_pct, 1)} %)` : trouble(fu));
   const fc = find('sal1', 'fair', 100);
   bench('peers.fair_closed_loop_p99_ms', usable(fc) ? fc.stall_p99_ms : null, 'ms', usable(fc)
