@@ -534,8 +534,9 @@ void lv__rt_bind_helper_thread(const lv_rt *rt)
 
 void lv__rt_unbind_thread(const lv_rt *rt, int tid)
 {
-    if (rt->cfg.bind_schedulers && tid > 0 && CPU_COUNT(&rt->cpus) > 0)
-        sched_setaffinity(tid, sizeof(rt->cpus), &rt->cpus);
+    if (rt->cfg.bind_schedulers && tid > 0 && CPU_COUNT(&rt->cpus) > 0 &&
+        sched_setaffinity(tid, sizeof(rt->cpus), &rt->cpus) != 0)
+        fprintf(stderr, "[salamander] thread %d: cannot let go of its scheduler's CPU: %s\n", tid, strerror(errno));
 }
 
 /* Runs scheduler s on the calling thread until it stops or the thread loses it (handoff.c);
