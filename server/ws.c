@@ -339,11 +339,8 @@ static void conn_input(ws_conn *c, char *data, size_t len)
         timer_restart(c, c->wl->srv->cfg.idle_timeout_s ? &c->wl->idle : NULL);
     char *owned = NULL;
     if (c->partial != NULL) {
-        if ((owned = realloc(c->partial, (size_t)c->partial_len + len)) == NULL) {
-            fprintf(stderr, "[salamander] %s: out of memory reading a frame: disconnected\n", peer(c));
-            conn_teardown(c);
-            return;
-        }
+        if ((owned = realloc(c->partial, (size_t)c->partial_len + len)) == NULL)
+            goto NoMemory;
         memcpy(owned + c->partial_len, data, len);
         len += c->partial_len;
         data = owned;
@@ -354,11 +351,8 @@ static void conn_input(ws_conn *c, char *data, size_t len)
     if (!c->dead && used < len) { /* the parser bounds a frame (--max-frame), so this is bounded */
         size_t rest = len - used;
         char *keep = owned ? owned : malloc(rest);
-        if (keep == NULL) {
-            fprintf(stderr, "[salamander] %s: out of memory reading a frame: disconnected\n", peer(c));
-            conn_teardown(c);
-            return;
-        }
+        if (keep == NULL)
+            goto NoMemory;
         memmove(keep, data + used, rest);
         if (keep == owned) { /* give back what the messages just handled took */
             char *smaller = realloc(keep, rest);
@@ -369,6 +363,10 @@ static void conn_input(ws_conn *c, char *data, size_t len)
         return;
     }
     free(owned);
+    return;
+NoMemory:
+    fprintf(stderr, "[salamander] %s: out of memory reading a frame: disconnected\n", peer(c));
+    conn_teardown(c);
 }
 
 static void conn_read(ws_conn *c)
@@ -453,6 +451,8 @@ void lv_ws_conn_adopt(lv_ws_loop *wl, h2o_socket_t *sock, size_t reqsize)
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     if ((c->lsock = lv_socket_open(&wl->srv->endpoint, &ws_ops, c, addr)) == NULL ||
         epoll_ctl(wl->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        fprintf(stderr, "[salamander] %s: cannot take over a WebSocket (%s): closed\n", addr,
+                c->lsock ? strerror(errno) : "out of memory");
         h2o_buffer_dispose(&info.input);
         conn_teardown(c);
         return;
